@@ -1,0 +1,103 @@
+/**
+ * Payment store port: one record per EIP-3009 authorization, so that an authorization is used at
+ * most once across every gateway instance that shares the store.
+ *
+ * Life cycle of a record (all transitions are conditional writes in the adapters):
+ *
+ *   (absent) --reserve--> pending --markSettling--> settling --markSettled--> settled
+ *                            |                          |
+ *                            +--release--> (absent)     +--release--> (absent)  (settlement failed
+ *                                                                                or reverted)
+ *
+ * `pending` means "verify / generate in progress, settle NOT called yet": if its holder dies (the
+ * lease passes), nothing can have reached the chain, so another request for the same purchase may
+ * take the record over. `settling` means settle was (or is about to be) called: the money may have
+ * moved, so the record is never taken over blindly; see `recover-payment.ts`.
+ */
+export type PaymentState = 'pending' | 'settling' | 'settled';
+
+/** What the gateway keeps to answer a retry of a settled purchase without settling again. */
+export interface StoredReceipt {
+  readonly transaction: string;
+  readonly payer: string;
+  readonly network: string;
+  readonly atomicAmount: string;
+  readonly imageId: string;
+  readonly mimeType: string;
+  readonly settledAt: number;
+}
+
+export interface PaymentRecord {
+  /** `network:asset:payer:nonce`, lower-cased (see `authorizationKey`). */
+  readonly key: string;
+  readonly requestId: string;
+  /** sha256 of the purchase (request body fields that change the product, and the price). */
+  readonly fingerprint: string;
+  readonly state: PaymentState;
+  /** ms since epoch; the holder of a pending/settling record must finish (or renew) before this. */
+  readonly leaseUntil: number;
+  /** ms since epoch; the record is treated as absent afterwards (DynamoDB TTL deletes late). */
+  readonly expiresAt: number;
+  readonly createdAt: number;
+  /** Set once the image exists (before settle is called). */
+  readonly imageId?: string | undefined;
+  /** Set when settle answered with a transaction hash that is not final yet. */
+  readonly transaction?: string | undefined;
+  readonly receipt?: StoredReceipt | undefined;
+}
+
+export interface ReserveParameters {
+  readonly key: string;
+  readonly requestId: string;
+  readonly fingerprint: string;
+  readonly leaseUntil: number;
+  readonly expiresAt: number;
+  readonly now: number;
+}
+
+export type ReserveResult =
+  | { readonly reserved: true; readonly record: PaymentRecord }
+  | { readonly reserved: false; readonly existing: PaymentRecord };
+
+/** Guard for a transition: the caller must still be the holder it thinks it is. */
+export interface RecordGuard {
+  readonly key: string;
+  readonly requestId: string;
+  readonly state: PaymentState;
+  /** The lease the caller holds; a transition fails when someone else took the record over. */
+  readonly leaseUntil: number;
+}
+
+export interface PaymentStore {
+  /** Atomically create a pending record; never overwrites a live one. */
+  reserve(params: ReserveParameters): Promise<ReserveResult>;
+  /**
+   * Move a record to a new state / lease when `guard` still holds. Returns the new record, or
+   * `undefined` when the guard failed (someone else holds or finished it).
+   */
+  transition(
+    guard: RecordGuard,
+    update: {
+      readonly state: PaymentState;
+      readonly leaseUntil: number;
+      readonly expiresAt?: number;
+      readonly imageId?: string;
+      readonly transaction?: string;
+      readonly receipt?: StoredReceipt;
+    },
+  ): Promise<PaymentRecord | undefined>;
+  /** Delete the record when `guard` still holds; returns whether it did. */
+  release(guard: RecordGuard): Promise<boolean>;
+  /** The live record, or `undefined` if absent or past `expiresAt`. */
+  get(key: string, now: number): Promise<PaymentRecord | undefined>;
+}
+
+/** The replay key of an EIP-3009 authorization: unique per (network, token, payer, nonce). */
+export function authorizationKey(parts: {
+  readonly network: string;
+  readonly asset: string;
+  readonly payer: string;
+  readonly nonce: string;
+}): string {
+  return [parts.network, parts.asset, parts.payer, parts.nonce].map((p) => p.toLowerCase()).join(':');
+}
