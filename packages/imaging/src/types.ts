@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+/**
+ * Local copies of the product's image sizes and qualities. They move to `@agentic-payments/x402`
+ * (`IMAGE_SIZES`) once that package exports them; this file is the only place to switch.
+ */
+export const IMAGE_SIZES = ['1024x1024', '2048x2048'] as const;
+export type ImageSize = (typeof IMAGE_SIZES)[number];
+
+export const IMAGE_QUALITIES = ['standard', 'premium'] as const;
+export type ImageQuality = (typeof IMAGE_QUALITIES)[number];
+
+/** Width and height in pixels of a product size, e.g. `'1024x1024'` → `{ width: 1024, height: 1024 }`. */
+export function dimensionsOf(size: ImageSize): { width: number; height: number } {
+  const [w, h] = size.split('x');
+  return { width: Number(w), height: Number(h) };
+}
+
+/**
+ * Nova Canvas's own limits, applied to every generator so the local stand-in accepts exactly what
+ * Bedrock would: each side 320..4096 and divisible by 16, at most 4,194,304 pixels, aspect ratio
+ * between 1:4 and 4:1, seed 0..858,993,459, prompt 1..1024 characters.
+ * https://docs.aws.amazon.com/nova/latest/userguide/image-gen-access.html
+ */
+export const IMAGE_LIMITS = {
+  minSide: 320,
+  maxSide: 4096,
+  sideMultiple: 16,
+  maxPixels: 4_194_304,
+  maxAspect: 4,
+  maxSeed: 858_993_459,
+  maxPromptLength: 1024,
+} as const;
+
+const side = z
+  .number()
+  .int()
+  .min(IMAGE_LIMITS.minSide)
+  .max(IMAGE_LIMITS.maxSide)
+  .refine((n) => n % IMAGE_LIMITS.sideMultiple === 0, {
+    message: `must be divisible by ${IMAGE_LIMITS.sideMultiple}`,
+  });
+
+export const GenerateImageRequestSchema = z
+  .strictObject({
+    prompt: z
+      .string()
+      .min(1)
+      .max(IMAGE_LIMITS.maxPromptLength)
+      .refine((s) => s.trim().length > 0, { message: 'must not be blank' }),
+    width: side,
+    height: side,
+    quality: z.enum(IMAGE_QUALITIES),
+    seed: z.number().int().min(0).max(IMAGE_LIMITS.maxSeed).optional(),
+  })
+  .refine((r) => r.width * r.height <= IMAGE_LIMITS.maxPixels, {
+    message: `width x height must be at most ${IMAGE_LIMITS.maxPixels} pixels`,
+    path: ['width'],
+  })
+  .refine((r) => Math.max(r.width, r.height) / Math.min(r.width, r.height) <= IMAGE_LIMITS.maxAspect, {
+    message: `aspect ratio must be between 1:${IMAGE_LIMITS.maxAspect} and ${IMAGE_LIMITS.maxAspect}:1`,
+    path: ['height'],
+  });
+
+export type GenerateImageRequest = z.infer<typeof GenerateImageRequestSchema>;
+
+export interface GeneratedImage {
+  png: Uint8Array;
+  mimeType: 'image/png';
+  width: number;
+  height: number;
+  /** The seed actually used (derived from the prompt when the request had none). */
+  seed: number;
+  /** Which generator made the picture, e.g. `'local-procedural'` or `'bedrock:amazon.nova-canvas-v1:0'`. */
+  generator: string;
+  metadata: Record<string, string>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** Port: turns a prompt into a PNG. Adapters: {@link LocalImageGenerator}, {@link NovaCanvasGenerator}. */
+export interface ImageGenerator {
+  readonly name: string;
+  generate(req: GenerateImageRequest, opts?: CallOptions): Promise<GeneratedImage>;
+}
+
+export interface AnalyzeImageRequest {
+  png: Uint8Array;
+  /** The prompt the image was made from, if known: lets the analyzer name the subject. */
+  prompt?: string;
+}
+
+export interface DominantColor {
+  /** `#rrggbb` */
+  hex: string;
+  /** A plain colour name for the hex (nearest of a small named set). */
+  name: string;
+  /** Share of sampled pixels in this colour bucket, 0..1. */
+  share: number;
+}
+
+export type CompositionLayout = 'centered' | 'rule_of_thirds' | 'off_center' | 'balanced';
+
+export interface Composition {
+  /** Centre of visual weight, as fractions of width and height (0.5, 0.5 is the centre). */
+  centerOfMass: { x: number; y: number };
+  /** 1 when the centre of weight sits on a rule-of-thirds intersection, falling to 0 far from all four. */
+  thirdsAlignment: number;
+  /** Left/right mirror similarity of luma, 0..1. */
+  symmetry: number;
+  /** Mean edge strength, 0..1: low for flat or minimal images, high for busy ones. */
+  detail: number;
+  layout: CompositionLayout;
+  description: string;
+}
+
+/**
+ * What an analyzer reports. The numeric fields are always measured from the pixels; the prose
+ * fields (summary, composition.description, tags, suggestions) come from a template or a model,
+ * as `analyzer` says.
+ */
+export interface ImageAnalysis {
+  analyzer: string;
+  summary: string;
+  width: number;
+  height: number;
+  dominantColors: DominantColor[];
+  /** Mean luma, 0 (black) .. 1 (white). */
+  brightness: number;
+  /** Standard deviation of luma, 0 (flat) .. 0.5 (half black, half white). */
+  contrast: number;
+  /** Hasler–Süsstrunk colourfulness scaled to 0..1 (0 is greyscale). */
+  colorfulness: number;
+  composition: Composition;
+  tags: string[];
+  suggestedUses: string[];
+  platforms: string[];
+  /** Advisory pricing ideas in prose for third-party marketplaces; not amounts this system charges. */
+  pricingIdeas: string[];
+}
+
+/** Port: describes an image and how it could be sold. Adapters: local statistics, Claude vision. */
+export interface ImageAnalyzer {
+  readonly name: string;
+  analyze(req: AnalyzeImageRequest, opts?: CallOptions): Promise<ImageAnalysis>;
+}
