@@ -1,1 +1,25 @@
-export {};
+export { createAgentCoreInvoker } from './adapters/agentcore-agent-invoker.ts';
+export { createApiGatewayMessenger } from './adapters/api-gateway-messenger.ts';
+export { createDynamoConnectionStore } from './adapters/dynamodb-connection-store.ts';
+export { createHttpAgentInvoker, RUNTIME_SESSION_HEADER } from './adapters/http-agent-invoker.ts';
+export { createMemoryConnectionStore } from './adapters/memory-connection-store.ts';
+export { createS3ImageStore } from './adapters/s3-image-store.ts';
+export {
+  type ConnectionsConfig,
+  loadConnectionsConfig,
+  loadRealtimeConfig,
+  type RealtimeConfig,
+} from './config.ts';
+export { createConnectHandler, type WebsocketRouteHandler } from './connect-handler.ts';
+export { createConnectionsDeps, createDefaultDeps } from './create-aws-deps.ts';
+export { createDefaultHandler, type DefaultHandlerDeps, parseClientFrame } from './default-handler.ts';
+export { createDisconnectHandler } from './disconnect-handler.ts';
+export {
+  type LocalWebSocketHost,
+  type LocalWebSocketHostOptions,
+  startLocalWebSocketHost,
+} from './local/start-local-websocket-host.ts';
+export * from './messages.ts';
+export type * from './ports.ts';
+export { RealtimeError } from './realtime-error.ts';
+export { runtimeSessionIdFor } from './runtime-session-id.ts';
