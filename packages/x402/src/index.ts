@@ -1,1 +1,10 @@
-export {};
+export * from './codec.ts';
+export * from './devnet-keys.ts';
+export * from './eip712.ts';
+export * from './errors.ts';
+export * from './headers.ts';
+export * from './money.ts';
+export * from './networks.ts';
+export * from './prices.ts';
+export * from './schemas.ts';
+export * from './usdc.ts';
