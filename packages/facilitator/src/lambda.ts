@@ -1,0 +1,24 @@
+import { handle } from 'hono/aws-lambda';
+import { loadFacilitatorConfig } from './config.ts';
+import { createFacilitatorApp } from './facilitator-app.ts';
+import { NETWORK_INFO } from './networks.ts';
+import { createPaymentFacilitator } from './payment-facilitator.ts';
+import { createSettlerSigner } from './settler-signer.ts';
+
+// Lambda entrypoint: the same app, wired once per container from the environment. Keep the
+// receipt timeout below the function timeout so a slow chain answers `settlement_pending`.
+// Note: the nonce allocator is per container; give each concurrently running container its own
+// settler key (or reserved concurrency 1) so two containers never share a nonce sequence.
+const config = loadFacilitatorConfig();
+const network = NETWORK_INFO[config.network];
+const signer = createSettlerSigner({
+  rpcUrl: config.rpcUrl,
+  chain: network.chain,
+  privateKeys: config.privateKeys,
+  receiptTimeoutMs: config.receiptTimeoutMs,
+  pollingIntervalMs: config.pollingIntervalMs,
+  gasLimit: config.gasLimit,
+});
+const app = createFacilitatorApp({ facilitator: createPaymentFacilitator({ signer, network }) });
+
+export const handler = handle(app);

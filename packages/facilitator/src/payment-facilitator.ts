@@ -1,0 +1,242 @@
+import { x402Facilitator } from '@x402/core/facilitator';
+import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types';
+import { eip3009ABI, type FacilitatorEvmSigner } from '@x402/evm';
+import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
+import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/facilitator';
+import { type Address, getAddress, type Hex } from 'viem';
+import type { NetworkInfo } from './networks.ts';
+import { FACILITATOR_REASONS as R } from './reasons.ts';
+import type { FacilitatorRequest } from './request-schema.ts';
+import { settlementTrace } from './settlement-trace.ts';
+
+/** `GET /supported`: the official shape, with v1 network names (not CAIP-2) in v1 kinds. */
+export interface SupportedAnswer {
+  kinds: Array<{ x402Version: number; scheme: string; network: string; extra?: Record<string, unknown> }>;
+  extensions: string[];
+  signers: Record<string, string[]>;
+}
+
+/** What the HTTP layer needs; the in-process fake in tests implements the same shape. */
+export interface PaymentFacilitator {
+  verify(request: FacilitatorRequest): Promise<VerifyResponse>;
+  settle(request: FacilitatorRequest): Promise<SettleResponse>;
+  supported(): SupportedAnswer;
+  /** Settler addresses and network, for `/health`. */
+  describe(): { network: string; v1Network: string; signers: readonly string[] };
+}
+
+export interface CreatePaymentFacilitatorParameters {
+  signer: FacilitatorEvmSigner;
+  network: NetworkInfo;
+  /** How long a `settlement_pending` hash is remembered so a retried settle reconciles with it. */
+  pendingTtlMs?: number;
+}
+
+interface Authorization {
+  key: string;
+  asset: Address;
+  from: Address;
+  nonce: Hex;
+  value: bigint;
+}
+
+/**
+ * The facilitator core: the official `x402Facilitator` with the exact EVM scheme registered for
+ * v2 (CAIP-2 id) and v1 (network name) on one configured chain, plus what the official code
+ * lacks: an `authorizationState` / balance pre-check before verify and settle (the v1 path never
+ * reads it, and a replay should be an answer, not a revert), one settle at a time per
+ * authorization, thrown errors mapped to answers, and `settlement_pending` with the hash when
+ * a receipt does not arrive in time (v1 included).
+ *
+ * @example
+ * const facilitator = createPaymentFacilitator({ signer, network: NETWORK_INFO.devnet });
+ * const answer = await facilitator.settle(parsedRequest);
+ */
+export function createPaymentFacilitator(params: CreatePaymentFacilitatorParameters): PaymentFacilitator {
+  const { signer, network } = params;
+  const pendingTtlMs = params.pendingTtlMs ?? 10 * 60_000;
+  const official = new x402Facilitator()
+    // simulateInSettle stays off (the default): verify already simulated; settle re-checks locally.
+    .register(network.caip2, new ExactEvmScheme(signer))
+    .registerV1([network.v1Name as `${string}:${string}`], new ExactEvmSchemeV1(signer));
+
+  const inFlight = new Set<string>();
+  const pending = new Map<string, { hash: Hex; at: number }>();
+
+  const networkOf = (request: FacilitatorRequest): string => request.body.paymentRequirements.network;
+  const isOurNetwork = (request: FacilitatorRequest): boolean =>
+    request.version === 1
+      ? request.body.paymentRequirements.network === network.v1Name
+      : request.body.paymentRequirements.network === network.caip2;
+
+  // The official types model v1 and v2 payloads as one shape; the bodies were validated by zod.
+  const toOfficial = (request: FacilitatorRequest): [PaymentPayload, PaymentRequirements] =>
+    [request.body.paymentPayload, request.body.paymentRequirements] as unknown as [
+      PaymentPayload,
+      PaymentRequirements,
+    ];
+
+  /** Replay and balance, read in one JSON-RPC batch (the payer's code is primed for the scheme). */
+  const precheck = async (auth: Authorization): Promise<string | undefined> => {
+    let used: unknown;
+    let balance: unknown;
+    try {
+      [used, balance] = await Promise.all([
+        signer.readContract({
+          address: auth.asset,
+          abi: eip3009ABI,
+          functionName: 'authorizationState',
+          args: [auth.from, auth.nonce],
+        }),
+        signer.readContract({
+          address: auth.asset,
+          abi: eip3009ABI,
+          functionName: 'balanceOf',
+          args: [auth.from],
+        }),
+        signer.getCode({ address: auth.from }),
+      ]);
+    } catch {
+      // Not an EIP-3009 token, or the RPC failed: the official checks below report it.
+      return undefined;
+    }
+    if (used === true) return R.authorizationAlreadyUsed;
+    if (typeof balance === 'bigint' && balance < auth.value) return R.insufficientBalance;
+    return undefined;
+  };
+
+  const reconcilePending = async (
+    request: FacilitatorRequest,
+    auth: Authorization,
+    hash: Hex,
+  ): Promise<SettleResponse> => {
+    const base = { network: networkOf(request) as SettleResponse['network'], payer: auth.from };
+    try {
+      const receipt = await signer.waitForTransactionReceipt({ hash });
+      pending.delete(auth.key);
+      if (receipt.status === 'success') return { success: true, transaction: hash, ...base };
+      return { success: false, errorReason: R.transactionFailed, transaction: hash, ...base };
+    } catch (error) {
+      return {
+        success: false,
+        errorReason: R.settlementPending,
+        errorMessage: messageOf(error),
+        transaction: hash,
+        ...base,
+      };
+    }
+  };
+
+  return {
+    describe: () => ({ network: network.caip2, v1Network: network.v1Name, signers: signer.getAddresses() }),
+
+    supported: () => official.getSupported(),
+
+    async verify(request) {
+      const auth = authorizationOf(request);
+      if (!isOurNetwork(request)) {
+        return { isValid: false, invalidReason: R.unsupportedNetwork, payer: auth.from };
+      }
+      const rejected = await precheck(auth);
+      if (rejected) return { isValid: false, invalidReason: rejected, payer: auth.from };
+      try {
+        const [payload, requirements] = toOfficial(request);
+        return await official.verify(payload, requirements);
+      } catch (error) {
+        return {
+          isValid: false,
+          invalidReason: R.unexpectedVerifyError,
+          invalidMessage: messageOf(error),
+          payer: auth.from,
+        };
+      }
+    },
+
+    async settle(request) {
+      const auth = authorizationOf(request);
+      const fail = (errorReason: string, transaction = '', errorMessage?: string): SettleResponse => ({
+        success: false,
+        errorReason,
+        ...(errorMessage ? { errorMessage } : {}),
+        transaction,
+        network: networkOf(request) as SettleResponse['network'],
+        payer: auth.from,
+      });
+      if (!isOurNetwork(request)) return fail(R.unsupportedNetwork);
+
+      const known = pending.get(auth.key);
+      if (known && Date.now() - known.at < pendingTtlMs) return reconcilePending(request, auth, known.hash);
+      if (inFlight.has(auth.key)) {
+        return fail(R.authorizationAlreadyUsed, '', 'a settlement of this authorization is in flight');
+      }
+      inFlight.add(auth.key);
+      try {
+        const rejected = await precheck(auth);
+        if (rejected) return fail(rejected);
+        const trace = { sent: [] as Hex[], pending: undefined as Hex | undefined };
+        let answer: SettleResponse;
+        try {
+          const [payload, requirements] = toOfficial(request);
+          answer = await settlementTrace.run(trace, () => official.settle(payload, requirements));
+        } catch (error) {
+          answer = fail(R.unexpectedSettleError, trace.sent.at(-1) ?? '', messageOf(error));
+        }
+        if (trace.pending) {
+          pending.set(auth.key, { hash: trace.pending, at: Date.now() });
+          pruneExpired(pending, pendingTtlMs);
+          return fail(R.settlementPending, trace.pending, 'no receipt yet; settle again to reconcile');
+        }
+        return normaliseSettle(answer);
+      } finally {
+        inFlight.delete(auth.key);
+      }
+    },
+  };
+}
+
+function authorizationOf(request: FacilitatorRequest): Authorization {
+  const { authorization } = request.body.paymentPayload.payload;
+  const asset = getAddress(request.body.paymentRequirements.asset);
+  const from = getAddress(authorization.from);
+  const nonce = authorization.nonce.toLowerCase() as Hex;
+  return { key: `${asset}:${from}:${nonce}`, asset, from, nonce, value: BigInt(authorization.value) };
+}
+
+const CODE = /^[a-z0-9_]+$/;
+
+/** The v1 scheme puts raw error messages into `errorReason`; answer a stable code instead. */
+function normaliseSettle(answer: SettleResponse): SettleResponse {
+  if (answer.success || answer.errorReason === undefined || CODE.test(answer.errorReason)) return answer;
+  return {
+    ...answer,
+    errorReason: classifySettleError(answer.errorReason),
+    errorMessage: truncate(answer.errorReason),
+  };
+}
+
+function classifySettleError(message: string): string {
+  if (/authorization.*used|AuthorizationUsedOrCanceled|AuthorizationAlreadyUsed/i.test(message)) {
+    return R.authorizationAlreadyUsed;
+  }
+  if (/exceeds balance|insufficient/i.test(message)) return R.insufficientBalance;
+  if (/expired|valid before/i.test(message)) return 'invalid_exact_evm_payload_authorization_valid_before';
+  if (/not yet valid/i.test(message)) return 'invalid_exact_evm_payload_authorization_valid_after';
+  if (/invalid signature/i.test(message)) return 'invalid_exact_evm_signature';
+  return R.unexpectedSettleError;
+}
+
+function pruneExpired(map: Map<string, { at: number }>, ttlMs: number): void {
+  if (map.size < 1_000) return;
+  const now = Date.now();
+  for (const [key, entry] of map) if (now - entry.at >= ttlMs) map.delete(key);
+}
+
+function messageOf(error: unknown): string {
+  const text =
+    error instanceof Error ? (error as { shortMessage?: string }).shortMessage || error.message : '';
+  return truncate(text || String(error));
+}
+
+function truncate(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}

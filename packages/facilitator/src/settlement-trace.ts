@@ -1,0 +1,16 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Hex } from 'viem';
+
+/**
+ * What the signer did on behalf of one settle call. The official v1 scheme turns a receipt
+ * timeout into `errorReason: <message>` with an empty transaction; the trace lets the
+ * facilitator answer `settlement_pending` with the broadcast hash instead, for v1 and v2 alike.
+ */
+export interface SettlementTrace {
+  /** Hashes of every transaction broadcast during this settle call, in order. */
+  sent: Hex[];
+  /** Set when a receipt wait ran out of time: the hash that may still be mined. */
+  pending?: Hex;
+}
+
+export const settlementTrace = new AsyncLocalStorage<SettlementTrace>();
