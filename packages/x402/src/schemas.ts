@@ -52,7 +52,8 @@ export const Uint256String = z
   .string()
   .max(78)
   .regex(UINT_RE, 'expected a decimal integer string without sign or leading zeros')
-  .refine((value) => BigInt(value) <= MAX_UINT256, 'value does not fit in uint256');
+  // zod runs every check even after the regex failed, so guard BigInt() here (it throws on '0.04').
+  .refine((value) => !UINT_RE.test(value) || BigInt(value) <= MAX_UINT256, 'value does not fit in uint256');
 export type Uint256String = z.infer<typeof Uint256String>;
 
 /** CAIP-2 chain id as x402 v2 uses it (`eip155:84532`). */
