@@ -61,6 +61,9 @@ export interface LocalWebSocketHost {
   callbackUrl: string;
   /** The S3 endpoint images are stored in (s3rver). */
   s3Endpoint: string;
+  /** The DynamoDB endpoint of the connections table (dynalite). */
+  dynamoEndpoint: string;
+  tableName: string;
   stop(): Promise<void>;
 }
 
@@ -310,6 +313,8 @@ export async function startLocalWebSocketHost(
     httpUrl,
     callbackUrl,
     s3Endpoint: s3.endpoint,
+    dynamoEndpoint: table.endpoint,
+    tableName: TABLE_NAME,
     async stop() {
       for (const live of connections.values()) live.socket.close(1001, 'Going away');
       // Let running turns finish (bounded) so they do not write into closed engines.

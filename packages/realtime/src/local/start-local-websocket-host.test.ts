@@ -1,0 +1,293 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startFakeAgent, TINY_PNG_BASE64 } from '../../test/fake-agent.ts';
+import type { AgentOutput } from '../messages.ts';
+import { LOCAL_CREDENTIALS } from './local-engines.ts';
+import { type LocalWebSocketHost, startLocalWebSocketHost } from './start-local-websocket-host.ts';
+
+type Frame = {
+  type: string;
+  code?: string;
+  message?: string;
+  sessionId?: string;
+  response?: { output: AgentOutput };
+};
+
+/** A ws client that queues every frame so tests can await the next one of a type. */
+async function connect(url: string) {
+  const socket = new WebSocket(url);
+  const frames: Frame[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()) as Frame);
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise<void>((ok, fail) => {
+    socket.once('open', () => ok());
+    socket.once('error', fail);
+  });
+  const closed = new Promise<{ code: number }>((ok) => socket.once('close', (code) => ok({ code })));
+  return {
+    socket,
+    frames,
+    closed,
+    send: (value: unknown) => socket.send(typeof value === 'string' ? value : JSON.stringify(value)),
+    async next(type: string, timeoutMs = 10_000): Promise<Frame> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const index = frames.findIndex((f) => f.type === type);
+        if (index >= 0) return frames.splice(index, 1)[0] as Frame;
+        if (Date.now() > deadline) throw new Error(`no ${type} frame; got ${JSON.stringify(frames)}`);
+        await new Promise<void>((ok) => {
+          waiters.push(ok);
+          setTimeout(ok, 50);
+        });
+      }
+    },
+  };
+}
+
+const prompt = (text: string, session = 'test-session') => ({ input: { prompt: text }, session_id: session });
+
+let agent: Awaited<ReturnType<typeof startFakeAgent>>;
+let host: LocalWebSocketHost;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'realtime-host-'));
+  const staticDir = join(dataDir, 'dist');
+  await mkdir(staticDir);
+  await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>chat</title>');
+  agent = await startFakeAgent({ delayMs: 250 });
+  host = await startLocalWebSocketHost({
+    port: 0,
+    agentUrl: agent.url,
+    dataDir,
+    staticDir,
+    explorerUrl: 'http://127.0.0.1:4000',
+    progressIntervalMs: 50,
+  });
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await agent?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('startLocalWebSocketHost', () => {
+  describe('a turn', () => {
+    it('runs the handlers end to end and delivers the image as a working presigned S3 URL', async () => {
+      const client = await connect(host.url);
+      client.send(prompt('Generate an image of a futuristic city at sunset'));
+
+      expect(await client.next('processing')).toStrictEqual({
+        type: 'processing',
+        sessionId: 'test-session',
+      });
+      expect(await client.next('progress')).toMatchObject({ type: 'progress', sessionId: 'test-session' });
+      const complete = await client.next('complete');
+      expect(complete.sessionId).toBe('test-session');
+      const imageUrl = complete.response?.output.images?.['img-1'] ?? '';
+      expect(
+        imageUrl.startsWith(`${host.s3Endpoint}/agentic-payments-images/sessions/test-session/img-1.png?`),
+      ).toBe(true);
+      expect(imageUrl).toContain('X-Amz-Signature=');
+      expect(complete.response?.output.payments?.[0]?.explorer_url).toBe(
+        `http://127.0.0.1:4000/tx/0x${'ab'.repeat(32)}`,
+      );
+
+      const image = await fetch(imageUrl);
+      expect(image.status).toBe(200);
+      expect(image.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await image.arrayBuffer()).toString('base64')).toBe(TINY_PNG_BASE64);
+
+      // s3rver enforces X-Amz-Date + X-Amz-Expires on presigned URLs (it does not recompute V4
+      // signature values): a URL whose validity window has passed is refused.
+      const url = new URL(imageUrl);
+      url.searchParams.set('X-Amz-Date', '20200101T000000Z');
+      const expired = await fetch(url);
+      expect(expired.status).toBe(403);
+      expect(await expired.text()).toContain('Request has expired');
+      client.socket.close();
+      await client.closed;
+    });
+
+    it('keeps the connection in the table while open and deletes it on close', async () => {
+      const before = await tableIds();
+      const client = await connect(host.url);
+      const added = (await tableIds()).filter((id) => !before.includes(id));
+      expect(added).toHaveLength(1);
+      client.socket.close();
+      await client.closed;
+      await waitFor(async () => !(await tableIds()).includes(added[0] as string));
+    });
+  });
+
+  describe('bad frames', () => {
+    it('answers each with an error code and keeps the connection and host up', async () => {
+      const client = await connect(host.url);
+      const cases: [unknown, string][] = [
+        ['{not json', 'invalid_json'],
+        [{ input: { prompt: 'hi' } }, 'invalid_message'],
+        [prompt('x'.repeat(1025)), 'prompt_too_long'],
+        [prompt('x'.repeat(33 * 1024)), 'frame_too_large'],
+      ];
+      for (const [frame, code] of cases) {
+        client.send(frame);
+        expect(await client.next('error')).toMatchObject({ type: 'error', code });
+      }
+      client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
+      expect(await client.next('error')).toMatchObject({ code: 'binary_not_supported' });
+
+      client.send(prompt('still works?'));
+      expect((await client.next('complete')).sessionId).toBe('test-session');
+      client.socket.close();
+      await client.closed;
+    });
+
+    it('closes a socket that sends more than a 128 KiB message (1009) and stays up for others', async () => {
+      const client = await connect(host.url);
+      client.send('x'.repeat(129 * 1024));
+      expect((await client.closed).code).toBe(1009);
+      const other = await connect(host.url);
+      other.send(prompt('hello'));
+      expect((await other.next('complete')).type).toBe('complete');
+      other.socket.close();
+      await other.closed;
+    });
+  });
+
+  describe('a disconnect in the middle of a turn', () => {
+    it('completes the turn once without re-invoking the agent, and the host keeps serving', async () => {
+      const before = agent.invocations.length;
+      const client = await connect(host.url);
+      client.send(prompt('Generate an image of a lighthouse', 'drop-session'));
+      await client.next('processing');
+      client.socket.terminate();
+      await client.closed;
+
+      await waitFor(async () => agent.completed() === agent.invocations.length);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(agent.invocations.length - before).toBe(1);
+
+      const again = await connect(host.url);
+      again.send(prompt('What are my wallet details?', 'drop-session'));
+      expect((await again.next('complete')).sessionId).toBe('drop-session');
+      expect(agent.invocations.length - before).toBe(2);
+      again.socket.close();
+      await again.closed;
+    });
+  });
+
+  describe('the @connections management endpoint', () => {
+    it('serves PostToConnection, GetConnection and DeleteConnection to the SDK client', async () => {
+      // The connection id is only known server-side; find it through the table.
+      const before = await tableIds();
+      const client = await connect(host.url);
+      const management = new ApiGatewayManagementApiClient({
+        endpoint: host.callbackUrl,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      });
+      client.send('{');
+      await client.next('error');
+      const added = (await tableIds()).filter((id) => !before.includes(id));
+      expect(added).toHaveLength(1);
+      const connectionId = added[0] as string;
+
+      await management.send(
+        new PostToConnectionCommand({
+          ConnectionId: connectionId,
+          Data: new TextEncoder().encode('{"type":"hello"}'),
+        }),
+      );
+      expect(await client.next('hello')).toStrictEqual({ type: 'hello' });
+
+      const info = await management.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+      expect(info.Identity?.SourceIp).toBe('127.0.0.1');
+      expect(info.ConnectedAt).toBeInstanceOf(Date);
+
+      await management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      expect((await client.closed).code).toBe(1000);
+
+      await expect(
+        management.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: new Uint8Array([123, 125]) }),
+        ),
+      ).rejects.toBeInstanceOf(GoneException);
+      management.destroy();
+    });
+
+    it('refuses unsigned calls', async () => {
+      const response = await fetch(`${host.callbackUrl}/@connections/abc`, { method: 'POST', body: '{}' });
+      expect(response.status).toBe(403);
+    });
+  });
+
+  describe('the chat page', () => {
+    it('serves the built page and /config.json with the WebSocket and explorer URLs', async () => {
+      const page = await fetch(`${host.httpUrl}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>chat</title>');
+      const config = await (await fetch(`${host.httpUrl}/config.json`)).json();
+      expect(config).toStrictEqual({ wsUrl: host.url, explorerUrl: 'http://127.0.0.1:4000' });
+      const traversal = await fetch(`${host.httpUrl}/%2e%2e/%2e%2e/etc/passwd`);
+      expect(await traversal.text()).not.toContain('root:');
+    });
+  });
+
+  it('restarts on the same data directory', async () => {
+    const second = await startLocalWebSocketHost({
+      port: 0,
+      agentUrl: agent.url,
+      dataDir: join(dataDir, 'second'),
+    });
+    await second.stop();
+    const third = await startLocalWebSocketHost({
+      port: 0,
+      agentUrl: agent.url,
+      dataDir: join(dataDir, 'second'),
+    });
+    const client = await connect(third.url);
+    client.send(prompt('hello'));
+    expect((await client.next('complete')).type).toBe('complete');
+    client.socket.close();
+    await client.closed;
+    await third.stop();
+  });
+});
+
+async function tableIds(): Promise<string[]> {
+  const dynamo = new DynamoDBClient({
+    endpoint: host.dynamoEndpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    const items =
+      (await dynamo.send(new ScanCommand({ TableName: host.tableName, ConsistentRead: true }))).Items ?? [];
+    return items.map((i) => i.connectionId?.S).filter((id): id is string => !!id);
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
