@@ -1,6 +1,8 @@
 export * from './bedrock-client.ts';
 export { mapBedrockError } from './bedrock-errors.ts';
+export { ANALYSIS_LIMITS, decodePng, measureImage } from './image-statistics.ts';
 export * from './imaging-error.ts';
+export * from './local-image-analyzer.ts';
 export * from './local-image-generator.ts';
 export * from './nova-canvas-generator.ts';
 export { encodePng, readPngText } from './png-encoder.ts';

@@ -137,7 +137,7 @@ describe('LocalImageGenerator', () => {
     expect(mean(day.png)).toBeGreaterThan(0.35);
   });
 
-  it('renders 1024x1024 well under 200 ms', async () => {
+  it('renders 1024x1024 well under 200 ms of CPU', async () => {
     await generator.generate(buildRequest({ width: 1024, height: 1024, seed: 0 })); // warm-up (JIT)
     const prompts = [
       'a city skyline at night',
@@ -145,18 +145,25 @@ describe('LocalImageGenerator', () => {
       'abstract shapes',
       'forest and mountains',
     ];
-    const times: number[] = [];
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (const prompt of prompts) {
       const started = performance.now();
+      const cpuStart = process.cpuUsage();
       await generator.generate(buildRequest({ prompt, width: 1024, height: 1024, seed: 5 }));
-      times.push(performance.now() - started);
+      const used = process.cpuUsage(cpuStart);
+      cpu.push((used.user + used.system) / 1000);
+      wall.push(performance.now() - started);
     }
-    const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const fmt = (xs: number[]) => xs.map((t) => t.toFixed(1)).join(', ');
     console.log(
-      `local generator 1024x1024: ${times.map((t) => t.toFixed(1)).join(', ')} ms (median ${median.toFixed(1)})`,
+      `local generator 1024x1024: cpu ${fmt(cpu)} ms (median ${median(cpu).toFixed(1)}); wall ${fmt(wall)} ms`,
     );
-    // Generous bound for a loaded shared 2-core machine; the real number goes to the benchmarks.
-    expect(median).toBeLessThan(400);
+    // CPU time, not wall time: the shared 2-core test machine is often oversubscribed, which
+    // stretches wall time without saying anything about the generator. Generous bound; the real
+    // number goes to the benchmarks.
+    expect(median(cpu)).toBeLessThan(400);
   });
 
   describe('when the request is invalid', () => {
