@@ -1,5 +1,7 @@
 export * from './bedrock-client.ts';
 export { mapBedrockError } from './bedrock-errors.ts';
+export * from './claude-vision-analyzer.ts';
+export * from './create-imaging.ts';
 export { ANALYSIS_LIMITS, decodePng, measureImage } from './image-statistics.ts';
 export * from './imaging-error.ts';
 export * from './local-image-analyzer.ts';
