@@ -1,27 +1,35 @@
+import {
+  NETWORKS,
+  USDC_EIP712_DOMAIN,
+  DEVNET_MNEMONIC as X402_DEVNET_MNEMONIC,
+  USDC_DECIMALS as X402_USDC_DECIMALS,
+} from '@agentic-payments/x402';
 import type { Address } from 'viem';
 
-// TODO(x402): switch to the `@agentic-payments/x402` exports (DEVNET_MNEMONIC, NETWORKS, USDC
-// constants) once that package lands; until then this file is the single place they live here.
+// Network facts come from `@agentic-payments/x402` (the one place they are defined); this module
+// only re-exports them under the devnet's names and adds what is devnet-specific.
 
 /** Anvil's well-known test mnemonic. DEVNET ONLY: every key derived from it is public. */
-export const DEVNET_MNEMONIC = 'test test test test test test test test test test test junk';
+export const DEVNET_MNEMONIC = X402_DEVNET_MNEMONIC;
 
 /** Base Sepolia's chain id: the devnet uses it so payments signed for Base Sepolia are valid on it. */
-export const DEVNET_CHAIN_ID = 84532;
+export const DEVNET_CHAIN_ID = 84532 as const;
+if (NETWORKS.devnet.chainId !== DEVNET_CHAIN_ID)
+  throw new Error('x402 NETWORKS.devnet chain id is not 84532');
 
 /** CAIP-2 id of the network the devnet stands in for. */
-export const DEVNET_NETWORK = 'eip155:84532';
+export const DEVNET_NETWORK = NETWORKS.devnet.caip2;
 
 /** Circle's USDC address on Base Sepolia; the devnet places its own EIP-3009 USDC here. */
-export const USDC_ADDRESS: Address = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
+export const USDC_ADDRESS: Address = NETWORKS.devnet.usdcAddress;
 
 /** Multicall3's canonical address (same on every chain). */
 export const MULTICALL3_ADDRESS: Address = '0xcA11bde05977b3631167028862bE2a173976CA11';
 
-export const USDC_DECIMALS = 6;
+export const USDC_DECIMALS = X402_USDC_DECIMALS;
 /** EIP-712 domain of USDC on Base Sepolia (and of the devnet contract). */
-export const USDC_EIP712_NAME = 'USDC';
-export const USDC_EIP712_VERSION = '2';
+export const USDC_EIP712_NAME = USDC_EIP712_DOMAIN.name;
+export const USDC_EIP712_VERSION = USDC_EIP712_DOMAIN.version;
 
 /** Funding on first start, per docs/CONVENTIONS.md. */
 export const INITIAL_FUNDING = {

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { isLoopbackRpcUrl } from '@agentic-payments/x402';
 import {
   type Address,
   type Chain,
@@ -40,21 +41,10 @@ export interface CreateDevnetClientParameters {
   firstPayerIndex?: number;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
 /** Refuses anything that is not a loopback RPC: the devnet's keys are public. */
 export function assertLoopbackRpc(rpcUrl: string): void {
-  let host: string;
-  try {
-    host = new URL(rpcUrl).hostname;
-  } catch (cause) {
-    throw new DevnetError('not_a_devnet', `devnet: invalid RPC URL ${rpcUrl}`, { cause });
-  }
-  if (!LOOPBACK_HOSTS.has(host)) {
-    throw new DevnetError(
-      'not_a_devnet',
-      `devnet: refusing non-loopback RPC ${rpcUrl} (devnet keys are public)`,
-    );
+  if (!isLoopbackRpcUrl(rpcUrl)) {
+    throw new DevnetError('not_a_devnet', 'devnet: refusing a non-loopback RPC (devnet keys are public)');
   }
 }
 

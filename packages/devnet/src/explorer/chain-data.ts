@@ -1,10 +1,10 @@
+import { formatUsdc } from '@agentic-payments/x402';
 import {
   type Address,
   type Chain,
   decodeEventLog,
   decodeFunctionData,
   formatEther,
-  formatUnits,
   type Hash,
   type Hex,
   type Log,
@@ -12,7 +12,6 @@ import {
   type Transport,
 } from 'viem';
 import { usdcAbi } from '../artifacts/usdc.ts';
-import { USDC_DECIMALS } from '../constants.ts';
 
 /** A USDC Transfer event, amounts as atomic bigint plus the decimal string for display. */
 export interface UsdcTransfer {
@@ -51,7 +50,7 @@ export interface TxDetails {
 
 type Client = PublicClient<Transport, Chain | undefined>;
 
-export const formatUsdcAmount = (atomic: bigint): string => formatUnits(atomic, USDC_DECIMALS);
+export const formatUsdcAmount = (atomic: bigint): string => formatUsdc(atomic, { fixed: true });
 export const formatEth = (wei: bigint): string => formatEther(wei);
 
 function decodeUsdcLogs(logs: readonly Log[], usdcAddress: Address) {
