@@ -1,0 +1,576 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ImageGenerator, ImagingError, LocalImageGenerator } from '@agentic-payments/imaging';
+import {
+  createAuthorizationNonce,
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodeHeader,
+} from '@agentic-payments/x402';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  buildPayment,
+  createFakeFacilitator,
+  type FakeBehaviour,
+  network,
+  payer,
+  SELLER,
+} from '../test/builders.ts';
+import type { ChainReader } from './chain-reader.ts';
+import { createApp } from './create-app.ts';
+import { createLocalImageStore } from './local-image-store.ts';
+import { createMemoryLogger } from './logger.ts';
+import { createMemoryPaymentStore } from './memory-payment-store.ts';
+import { authorizationKey } from './payment-store.ts';
+import { PENDING_LEASE_MS, purchaseFingerprint } from './purchase-image.ts';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(options: { behaviour?: FakeBehaviour; generator?: ImageGenerator; chain?: ChainReader } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gateway-app-'));
+  dirs.push(dataDir);
+  const paymentStore = createMemoryPaymentStore();
+  const facilitator = createFakeFacilitator(options.behaviour);
+  const imageStore = createLocalImageStore({
+    dataDir,
+    publicUrl: 'http://localhost',
+    secret: 's'.repeat(32),
+  });
+  const clock = { nowMs: Date.now(), now: () => clock.nowMs };
+  const logger = createMemoryLogger();
+  const app = createApp({
+    config: { sellerAddress: SELLER, network: 'devnet', explorerUrl: 'http://explorer.test' },
+    paymentStore,
+    facilitator: facilitator.client,
+    imageGenerator: options.generator ?? new LocalImageGenerator(),
+    imageStore,
+    clock,
+    logger,
+    chain: options.chain,
+  });
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    app.request('/generate_image', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  return { app, post, paymentStore, facilitator, clock, logger, imageStore };
+}
+
+const body = (overrides: Record<string, unknown> = {}) => ({
+  request_id: `req-${crypto.randomUUID()}`,
+  prompt: 'a futuristic city at sunset',
+  ...overrides,
+});
+
+const v1Requirement = (amount: string) => ({
+  scheme: 'exact',
+  network: 'base-sepolia',
+  maxAmountRequired: amount,
+  resource: 'http://localhost/generate_image',
+  description: expect.stringContaining('local-procedural'),
+  mimeType: 'application/json',
+  payTo: SELLER,
+  maxTimeoutSeconds: 300,
+  asset: network.usdcAddress,
+  extra: { name: 'USDC', version: '2', chainId: 84532 },
+});
+
+describe('POST /generate_image', () => {
+  describe('without a payment header', () => {
+    it('answers 402 with the seed v1 body and the v2 PAYMENT-REQUIRED header', async () => {
+      const { post, facilitator } = setup();
+      const res = await post(body());
+      expect(res.status).toBe(402);
+      expect(await res.json()).toStrictEqual({
+        x402Version: 1,
+        error: 'payment_required',
+        message: expect.any(String),
+        accepts: [v1Requirement('40000')],
+      });
+      expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED'))).toStrictEqual({
+        x402Version: 2,
+        error: 'payment_required',
+        resource: {
+          url: 'http://localhost/generate_image',
+          description: expect.any(String),
+          mimeType: 'application/json',
+        },
+        accepts: [
+          {
+            scheme: 'exact',
+            network: 'eip155:84532',
+            amount: '40000',
+            asset: network.usdcAddress,
+            payTo: SELLER,
+            maxTimeoutSeconds: 300,
+            extra: { name: 'USDC', version: '2', chainId: 84532 },
+          },
+        ],
+      });
+      expect(facilitator.calls.verify).toHaveLength(0);
+    });
+
+    it.each([
+      ['1024x1024', 'standard', '40000'],
+      ['1024x1024', 'premium', '60000'],
+      ['2048x2048', 'standard', '60000'],
+      ['2048x2048', 'premium', '80000'],
+    ])('prices %s %s at %s atomic USDC', async (size, quality, amount) => {
+      const res = await setup().post(body({ size, quality }));
+      expect(
+        ((await res.json()) as { accepts: [{ maxAmountRequired: string }] }).accepts[0].maxAmountRequired,
+      ).toBe(amount);
+    });
+
+    it('ignores a client-supplied price', async () => {
+      const res = await setup().post(body({ price: '1' }));
+      expect(((await res.json()) as { accepts: unknown[] }).accepts).toStrictEqual([v1Requirement('40000')]);
+    });
+  });
+
+  describe('with a valid payment', () => {
+    it('verifies, generates, settles and delivers (v2, PAYMENT-RESPONSE)', async () => {
+      const { post, facilitator, logger } = setup();
+      const { header } = await buildPayment();
+      const request = body();
+      const res = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(200);
+      const json = (await res.json()) as Record<string, unknown>;
+      expect(json).toStrictEqual({
+        status: 'payment_settled',
+        request_id: request.request_id,
+        image_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        message: expect.any(String),
+        transaction_hash: `0x${'1'.padStart(64, '0')}`,
+        payer: payer.address,
+        amount: '0.04',
+        atomic_amount: '40000',
+        network: 'devnet',
+        explorer_url: `http://explorer.test/tx/0x${'1'.padStart(64, '0')}`,
+        image: { mime_type: 'image/png', base64: expect.stringMatching(/^iVBORw0KGgo/) },
+        image_url: expect.stringMatching(/^http:\/\/localhost\/images\/[0-9a-f-]{36}\?exp=\d+&sig=/),
+      });
+      expect(decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE'))).toStrictEqual({
+        success: true,
+        transaction: `0x${'1'.padStart(64, '0')}`,
+        network: 'eip155:84532',
+        payer: payer.address,
+      });
+      expect(res.headers.get('X-PAYMENT-RESPONSE')).toBeNull();
+      expect(facilitator.calls.verify).toHaveLength(1);
+      expect(facilitator.calls.settle).toHaveLength(1);
+      expect(facilitator.calls.settle[0]?.paymentRequirements).toMatchObject({
+        amount: '40000',
+        payTo: SELLER,
+      });
+      const settled = facilitator.calls.settle[0]?.paymentPayload as
+        | { payload: { signature: string } }
+        | undefined;
+      const signature = settled?.payload.signature ?? 'missing';
+      expect(logger.lines.join('\n')).not.toContain(signature.slice(2, 40));
+      const line = JSON.parse(logger.lines.at(-1) ?? '{}');
+      expect(line).toMatchObject({
+        event: 'request',
+        status: 200,
+        request_id: request.request_id,
+        price: '40000',
+      });
+    });
+
+    it.each([
+      ['X-PAYMENT', 'X-PAYMENT-RESPONSE'],
+      ['PAYMENT-SIGNATURE', 'X-PAYMENT-RESPONSE'],
+    ])('accepts a v1 payload in %s and answers %s', async (requestHeader, responseHeader) => {
+      const { post, facilitator } = setup();
+      const { header } = await buildPayment({ version: 1 });
+      const res = await post(body(), { [requestHeader]: header });
+      expect(res.status).toBe(200);
+      expect(decodePaymentResponseHeader(res.headers.get(responseHeader))).toMatchObject({
+        success: true,
+        network: 'base-sepolia',
+      });
+      expect(res.headers.get('PAYMENT-RESPONSE')).toBeNull();
+      expect(facilitator.calls.settle[0]?.x402Version).toBe(1);
+      expect(facilitator.calls.settle[0]?.paymentRequirements).toMatchObject({ maxAmountRequired: '40000' });
+    });
+
+    it('serves the image at its signed URL and refuses a tampered or expired one', async () => {
+      const { app, post, clock } = setup();
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      const { image_url: url, image } = (await res.json()) as {
+        image_url: string;
+        image: { base64: string };
+      };
+      const path = url.replace('http://localhost', '');
+      const ok = await app.request(path);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await ok.arrayBuffer()).toString('base64')).toBe(image.base64);
+      const tampered = await app.request(path.replace(/sig=./, 'sig=A'));
+      expect(tampered.status).toBe(403);
+      clock.nowMs += 3_600_001;
+      const expired = await app.request(path);
+      expect(await expired.json()).toStrictEqual({ error: 'invalid_image_url', message: expect.any(String) });
+    });
+  });
+
+  describe('replays', () => {
+    it('returns the stored 200 for a retry of the same request and never settles twice', async () => {
+      const { post, facilitator } = setup();
+      const { header } = await buildPayment();
+      const request = body();
+      const first = await post(request, { 'PAYMENT-SIGNATURE': header });
+      const second = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(second.status).toBe(200);
+      const [a, b] = [
+        (await first.json()) as Record<string, unknown>,
+        (await second.json()) as Record<string, unknown>,
+      ];
+      expect({ ...b, message: a.message, image_url: a.image_url }).toStrictEqual(a);
+      expect(facilitator.calls.settle).toHaveLength(1);
+      expect(facilitator.calls.verify).toHaveLength(1);
+    });
+
+    it('answers 409 authorization_reused for the same authorization on another request', async () => {
+      const { post, facilitator } = setup();
+      const { header } = await buildPayment();
+      await post(body(), { 'PAYMENT-SIGNATURE': header });
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(409);
+      expect(await res.json()).toStrictEqual({ error: 'authorization_reused', message: expect.any(String) });
+      expect(facilitator.calls.settle).toHaveLength(1);
+    });
+
+    it('answers 409 authorization_reused for the same request id with another prompt', async () => {
+      const { post } = setup();
+      const { header } = await buildPayment();
+      const request = body();
+      await post(request, { 'PAYMENT-SIGNATURE': header });
+      const res = await post({ ...request, prompt: 'something else' }, { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(409);
+    });
+
+    it('settles once when the same payment arrives 50 times concurrently', async () => {
+      const { post, facilitator } = setup();
+      facilitator.state.delayMs = 50;
+      const { header } = await buildPayment();
+      const request = body();
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, () => post(request, { 'PAYMENT-SIGNATURE': header })),
+      );
+      const statuses = responses.map((r) => r.status);
+      expect(facilitator.calls.settle).toHaveLength(1);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+      const codes = await Promise.all(responses.filter((r) => r.status === 409).map((r) => r.json()));
+      expect(new Set(codes.map((c) => (c as { error: string }).error))).toStrictEqual(
+        new Set(['payment_in_progress']),
+      );
+    });
+  });
+
+  describe('rejections (402 with fresh requirements, nothing verified or settled)', () => {
+    const nowSeconds = () => BigInt(Math.floor(Date.now() / 1000));
+    it.each([
+      ['underpayment', { value: 10_000n }, 'insufficient_payment'],
+      ['overpayment', { value: 50_000n, accepted: { amount: '40000' } }, 'amount_mismatch'],
+      ['accepted amount differs', { accepted: { amount: '1' } }, 'amount_mismatch'],
+      ['wrong payTo', { to: '0x000000000000000000000000000000000000dEaD' as const }, 'pay_to_mismatch'],
+      [
+        'wrong accepted payTo',
+        { accepted: { payTo: '0x000000000000000000000000000000000000dEaD' as const } },
+        'pay_to_mismatch',
+      ],
+      [
+        'wrong asset',
+        { accepted: { asset: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' as const } },
+        'asset_mismatch',
+      ],
+      ['wrong network (v2)', { accepted: { network: 'eip155:8453' as const } }, 'network_mismatch'],
+      ['wrong network (v1)', { version: 1 as const, v1Network: 'base' }, 'network_mismatch'],
+      ['wrong chain', { accepted: { extra: { name: 'USDC', version: '2', chainId: 1 } } }, 'chain_mismatch'],
+      ['expired', { validBefore: nowSeconds() - 1n }, 'authorization_expired'],
+      ['expiring within the settle margin', { validBefore: nowSeconds() + 3n }, 'authorization_expired'],
+      ['not yet valid', { validAfter: nowSeconds() + 60n }, 'authorization_not_yet_valid'],
+      ['window too long', { validBefore: nowSeconds() + 86_400n }, 'authorization_window_too_long'],
+      ['unsupported scheme', { accepted: { scheme: 'upto' as 'exact' } }, 'unsupported_scheme'],
+    ])('%s → %s', async (_name, overrides, code) => {
+      const { post, facilitator, paymentStore } = setup();
+      const { header } = await buildPayment(overrides);
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(402);
+      expect(await res.json()).toStrictEqual({
+        x402Version: 1,
+        error: code,
+        message: expect.any(String),
+        accepts: [v1Requirement('40000')],
+      });
+      expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED')).error).toBe(code);
+      expect(facilitator.calls.verify).toHaveLength(0);
+      expect(paymentStore.records.size).toBe(0);
+    });
+
+    it('a low client price does not lower what must be paid', async () => {
+      const { post, facilitator } = setup();
+      const { header } = await buildPayment({ value: 1n, accepted: { amount: '1' } });
+      const res = await post(body({ price: '0.000001' }), { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(402);
+      expect(((await res.json()) as { error: string }).error).toBe('insufficient_payment');
+      expect(facilitator.calls.settle).toHaveLength(0);
+    });
+
+    it.each([
+      ['not base64', '%%%not-base64%%%', 'header_not_base64'],
+      ['not JSON', Buffer.from('hello').toString('base64'), 'header_not_json'],
+      ['oversized', 'A'.repeat(20_000), 'header_too_large'],
+      ['wrong shape', encodeHeader({ x402Version: 2, accepted: {}, payload: {} }), 'header_invalid'],
+      ['unknown version', encodeHeader({ x402Version: 7 }), 'unsupported_version'],
+    ])('a header that is %s → 402 %s', async (_name, header, code) => {
+      const { post, facilitator } = setup();
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(402);
+      expect(((await res.json()) as { error: string }).error).toBe(code);
+      expect(facilitator.calls.verify).toHaveLength(0);
+    });
+
+    it('passes the facilitator reason through when verify refuses (bad signature)', async () => {
+      const { post, facilitator, paymentStore } = setup({ behaviour: 'invalid' });
+      const res = await post(body(), {
+        'PAYMENT-SIGNATURE': (await buildPayment({ corruptSignature: true })).header,
+      });
+      expect(res.status).toBe(402);
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_exact_evm_signature');
+      expect(facilitator.calls.settle).toHaveLength(0);
+      expect(paymentStore.records.size).toBe(0);
+    });
+  });
+
+  describe('bad requests (400, nothing reserved)', () => {
+    it.each([
+      ['an unknown field', body({ tip: 1 }), 400, 'invalid_request'],
+      ['no request_id', { prompt: 'x' }, 400, 'invalid_request'],
+      ['an empty prompt', body({ prompt: '' }), 400, 'invalid_request'],
+      ['a blank prompt', body({ prompt: '   ' }), 400, 'invalid_request'],
+      ['a 1025-character prompt', body({ prompt: 'a'.repeat(1025) }), 400, 'invalid_request'],
+      ['an unknown size', body({ size: '512x512' }), 400, 'invalid_request'],
+      ['an unknown quality', body({ quality: 'ultra' }), 400, 'invalid_request'],
+      ['invalid JSON', '{"request_id":', 400, 'invalid_json'],
+      ['a 20 kB body', body({ prompt: 'a'.repeat(20_000) }), 413, 'payload_too_large'],
+    ])('%s → %i %s', async (_name, requestBody, status, code) => {
+      const { post, facilitator } = setup();
+      const res = await post(requestBody, { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(res.status).toBe(status);
+      expect(await res.json()).toStrictEqual({ error: code, message: expect.any(String) });
+      expect(facilitator.calls.verify).toHaveLength(0);
+    });
+
+    it('accepts a 1024-character prompt', async () => {
+      const res = await setup().post(body({ prompt: 'a'.repeat(1024) }));
+      expect(res.status).toBe(402);
+    });
+  });
+
+  describe('failures after verify', () => {
+    it('generator failure → 502, reservation released, nothing settled', async () => {
+      const failing: ImageGenerator = {
+        name: 'failing',
+        generate: async () => {
+          throw new ImagingError('generation_failed', 'model exploded');
+        },
+      };
+      const { post, facilitator, paymentStore } = setup({ generator: failing });
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(res.status).toBe(502);
+      expect(await res.json()).toStrictEqual({ error: 'generation_failed', message: expect.any(String) });
+      expect(facilitator.calls.settle).toHaveLength(0);
+      expect(paymentStore.records.size).toBe(0);
+    });
+
+    it('facilitator unreachable → 503 facilitator_unavailable, reservation released', async () => {
+      const { post, facilitator, paymentStore } = setup({ behaviour: 'down' });
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toStrictEqual({
+        error: 'facilitator_unavailable',
+        message: expect.any(String),
+      });
+      expect(facilitator.calls.settle).toHaveLength(0);
+      expect(paymentStore.records.size).toBe(0);
+    });
+
+    it('settlement fails → 402 with the reason, no image, reservation released', async () => {
+      const { post, paymentStore } = setup({ behaviour: 'settle-fails' });
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(res.status).toBe(402);
+      const json = (await res.json()) as Record<string, unknown>;
+      expect(json.error).toBe('invalid_exact_evm_transaction_failed');
+      expect(json).not.toHaveProperty('image');
+      expect(paymentStore.records.size).toBe(0);
+    });
+
+    it('settlement pending → 202 with the hash; the retry answers from the record', async () => {
+      const { post, facilitator } = setup({ behaviour: 'settle-pending' });
+      const { header } = await buildPayment();
+      const request = body();
+      const res = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(202);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toStrictEqual({
+        error: 'settlement_pending',
+        message: expect.any(String),
+        transaction_hash: `0x${'1'.padStart(64, '0')}`,
+        explorer_url: `http://explorer.test/tx/0x${'1'.padStart(64, '0')}`,
+        retry_after_seconds: 5,
+      });
+      const retry = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(retry.status).toBe(202);
+      expect(facilitator.calls.settle).toHaveLength(1);
+    });
+
+    it('a pending settlement that the chain confirms later is delivered on retry', async () => {
+      const chain: ChainReader = {
+        receiptStatus: async () => 'success',
+        authorizationUsed: async () => true,
+        findAuthorizationTransaction: async () => undefined,
+      };
+      const { post, facilitator, clock } = setup({ behaviour: 'settle-pending', chain });
+      const { header } = await buildPayment();
+      const request = body();
+      expect((await post(request, { 'PAYMENT-SIGNATURE': header })).status).toBe(202);
+      clock.nowMs += 10_000;
+      const retry = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(retry.status).toBe(200);
+      expect(((await retry.json()) as { transaction_hash: string }).transaction_hash).toBe(
+        `0x${'1'.padStart(64, '0')}`,
+      );
+      expect(facilitator.calls.settle).toHaveLength(1);
+    });
+
+    it('a settle that timed out (outcome unknown) → 504, record kept; the chain resolves the retry', async () => {
+      const used = { value: false };
+      const chain: ChainReader = {
+        receiptStatus: async () => 'success',
+        authorizationUsed: async () => used.value,
+        findAuthorizationTransaction: async () => `0x${'ab'.repeat(32)}`,
+      };
+      const { post, facilitator, clock, paymentStore } = setup({ behaviour: 'settle-timeout', chain });
+      const { header } = await buildPayment();
+      const request = body();
+      const res = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(res.status).toBe(504);
+      expect(((await res.json()) as { error: string }).error).toBe('settlement_pending');
+      expect([...paymentStore.records.values()][0]?.state).toBe('settling');
+      // The first settle did land after all: the retry finds it on chain and does not settle again.
+      used.value = true;
+      clock.nowMs += 1;
+      const retry = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(retry.status).toBe(200);
+      expect(((await retry.json()) as { transaction_hash: string }).transaction_hash).toBe(
+        `0x${'ab'.repeat(32)}`,
+      );
+      expect(facilitator.calls.settle).toHaveLength(1);
+    });
+
+    it('a settle that timed out and never landed is settled again on retry', async () => {
+      const chain: ChainReader = {
+        receiptStatus: async () => 'success',
+        authorizationUsed: async () => false,
+        findAuthorizationTransaction: async () => undefined,
+      };
+      const { post, facilitator, clock } = setup({ behaviour: 'settle-timeout', chain });
+      const { header } = await buildPayment();
+      const request = body();
+      expect((await post(request, { 'PAYMENT-SIGNATURE': header })).status).toBe(504);
+      facilitator.state.behaviour = 'ok';
+      clock.nowMs += 1;
+      const retry = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(retry.status).toBe(200);
+      expect(facilitator.calls.settle).toHaveLength(2);
+    });
+
+    it('a reservation left pending by a crashed holder is taken over once its lease passed', async () => {
+      const { post, facilitator, clock, paymentStore } = setup();
+      const nonce = createAuthorizationNonce();
+      const { header } = await buildPayment({ nonce });
+      const request = body();
+      // A holder reserved this purchase and died before settle (so nothing reached the chain).
+      const key = authorizationKey({
+        network: network.caip2,
+        asset: network.usdcAddress,
+        payer: payer.address,
+        nonce,
+      });
+      const fingerprint = purchaseFingerprint({
+        prompt: request.prompt,
+        size: '1024x1024',
+        quality: 'standard',
+        requirements: {
+          network,
+          asset: network.usdcAddress,
+          payTo: SELLER,
+          amount: 40_000n,
+          resource: '',
+          description: '',
+        },
+      });
+      await paymentStore.reserve({
+        key,
+        requestId: request.request_id,
+        fingerprint,
+        leaseUntil: clock.nowMs + PENDING_LEASE_MS,
+        expiresAt: clock.nowMs + 3_600_000,
+        now: clock.nowMs,
+      });
+      const whileHeld = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(whileHeld.status).toBe(409);
+      expect(((await whileHeld.json()) as { error: string }).error).toBe('payment_in_progress');
+      clock.nowMs += PENDING_LEASE_MS + 1;
+      const takenOver = await post(request, { 'PAYMENT-SIGNATURE': header });
+      expect(takenOver.status).toBe(200);
+      expect(facilitator.calls.settle).toHaveLength(1);
+      expect(paymentStore.records.get(key)?.state).toBe('settled');
+    });
+  });
+});
+
+describe('GET /health and CORS', () => {
+  it('answers health', async () => {
+    const res = await setup().app.request('/health');
+    expect(await res.json()).toStrictEqual({
+      status: 'ok',
+      service: 'gateway',
+      network: 'devnet',
+      generator: 'local-procedural',
+    });
+  });
+
+  it('exposes the x402 headers to browsers', async () => {
+    const res = await setup().post(body(), { origin: 'http://localhost:5173' });
+    expect(res.headers.get('access-control-expose-headers')).toBe(
+      'PAYMENT-REQUIRED,PAYMENT-RESPONSE,X-PAYMENT-RESPONSE',
+    );
+  });
+
+  it('answers unknown routes with 404 not_found', async () => {
+    const res = await setup().app.request('/nope');
+    expect(await res.json()).toStrictEqual({ error: 'not_found', message: 'not found' });
+  });
+
+  it('turns an unknown fault into a 500 that leaks nothing', async () => {
+    const { post, logger, paymentStore } = setup();
+    paymentStore.reserve = async () => {
+      throw new Error('table arn:aws:dynamodb:secret-detail is broken');
+    };
+    const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toStrictEqual({ error: 'internal_error', message: 'internal error' });
+    expect(text).not.toContain('secret-detail');
+    expect(logger.lines.some((l) => l.includes('unhandled_error'))).toBe(true);
+  });
+});

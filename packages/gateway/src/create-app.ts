@@ -1,0 +1,308 @@
+import type { ImageGenerator } from '@agentic-payments/imaging';
+import {
+  AppError,
+  decodePaymentHeader,
+  encodePaymentRequiredHeader,
+  encodePaymentResponseHeader,
+  explorerTxUrl,
+  formatUsdc,
+  getNetwork,
+  IMAGE_QUALITIES,
+  IMAGE_SIZES,
+  isAppError,
+  type NetworkId,
+  type PaymentPayload,
+  priceForImage,
+  X402_HEADERS,
+} from '@agentic-payments/x402';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { z } from 'zod';
+import type { ChainReader } from './chain-reader.ts';
+import type { FacilitatorClient } from './facilitator-client.ts';
+import type { ImageStore } from './image-store.ts';
+import type { Logger } from './logger.ts';
+import type { PaymentStore } from './payment-store.ts';
+import { type PurchaseOutcome, purchaseImage } from './purchase-image.ts';
+import { GATEWAY_ERRORS } from './reasons.ts';
+import { paymentRequiredV1, paymentRequiredV2, type ServerRequirements } from './requirements.ts';
+
+export interface AppConfig {
+  /** The seller's address (`payTo`). */
+  readonly sellerAddress: `0x${string}`;
+  readonly network: NetworkId;
+  /** Explorer base for `explorer_url` (defaults to the network's). */
+  readonly explorerUrl?: string | undefined;
+  /** Public base URL (x402 `resource`, image links); defaults to the request's origin. */
+  readonly publicUrl?: string | undefined;
+  /** Lifetime of signed image URLs. */
+  readonly imageUrlTtlMs?: number;
+}
+
+export interface GatewayDeps {
+  readonly config: AppConfig;
+  readonly paymentStore: PaymentStore;
+  readonly facilitator: FacilitatorClient;
+  readonly imageGenerator: ImageGenerator;
+  readonly imageStore: ImageStore & {
+    verifySignature?: (id: string, exp: string, sig: string, now: number) => boolean;
+  };
+  readonly clock: { now(): number };
+  readonly logger: Logger;
+  /** Optional chain reads to recover interrupted settlements (see purchase-image.ts). */
+  readonly chain?: ChainReader | undefined;
+}
+
+/** Body of `POST /generate_image`. Unknown fields are refused; `price` is accepted and ignored. */
+export const GenerateImageBodySchema = z.strictObject({
+  request_id: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only'),
+  prompt: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((s) => s.trim().length > 0, 'must not be blank'),
+  size: IMAGE_SIZES.optional(),
+  quality: IMAGE_QUALITIES.optional(),
+  // The seed sends the price it expects; the server's price is what is charged, always.
+  price: z.union([z.string().max(40), z.number()]).optional(),
+});
+
+const MAX_BODY_BYTES = 16 * 1024;
+const EXPOSED = [X402_HEADERS.paymentRequired, X402_HEADERS.paymentResponse, X402_HEADERS.xPaymentResponse];
+
+type Env = { Variables: { log: Record<string, unknown> } };
+
+/**
+ * The x402 seller as a Hono app; runtime-agnostic (Node server, Lambda, `app.request()` in tests).
+ *
+ * @example
+ * const app = createApp({ config, paymentStore, facilitator, imageGenerator, imageStore, clock, logger });
+ * const res = await app.request('/generate_image', { method: 'POST', body: JSON.stringify({ request_id, prompt }) });
+ */
+export function createApp(deps: GatewayDeps) {
+  const { config, logger, clock } = deps;
+  const network = getNetwork(config.network);
+  const app = new Hono<Env>();
+
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowHeaders: ['Content-Type', X402_HEADERS.paymentSignature, X402_HEADERS.xPayment],
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      exposeHeaders: EXPOSED,
+    }),
+  );
+
+  // One structured line per request; fields are curated (never headers, keys or signatures).
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    c.set('log', {});
+    await next();
+    logger.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round(performance.now() - started),
+      ...c.get('log'),
+    });
+  });
+
+  app.onError((error, c) => {
+    if (isAppError(error)) {
+      c.set('log', { ...c.get('log'), error: error.code });
+      return c.json({ error: error.code, message: error.message }, error.httpStatus as 400);
+    }
+    logger.error('unhandled_error', {
+      path: c.req.path,
+      error: error instanceof Error ? error.message : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return c.json({ error: GATEWAY_ERRORS.internalError, message: 'internal error' }, 500);
+  });
+
+  app.notFound((c) => c.json({ error: GATEWAY_ERRORS.notFound, message: 'not found' }, 404));
+
+  app.get('/health', (c) =>
+    c.json({ status: 'ok', service: 'gateway', network: network.id, generator: deps.imageGenerator.name }),
+  );
+
+  app.get('/images/:id', async (c) => {
+    const id = c.req.param('id');
+    const verify = deps.imageStore.verifySignature;
+    if (
+      verify === undefined ||
+      !verify(id, c.req.query('exp') ?? '', c.req.query('sig') ?? '', clock.now())
+    ) {
+      return c.json(
+        { error: GATEWAY_ERRORS.invalidImageUrl, message: 'the image link is invalid or expired' },
+        403,
+      );
+    }
+    const image = await deps.imageStore.get(id);
+    if (image === undefined) return c.json({ error: GATEWAY_ERRORS.notFound, message: 'no such image' }, 404);
+    return c.body(image.bytes.slice().buffer as ArrayBuffer, 200, {
+      'content-type': image.mimeType,
+      'cache-control': 'private, max-age=300',
+    });
+  });
+
+  app.post(
+    '/generate_image',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          { error: GATEWAY_ERRORS.payloadTooLarge, message: `body must be at most ${MAX_BODY_BYTES} bytes` },
+          413,
+        ),
+    }),
+    async (c) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(await c.req.text());
+      } catch {
+        throw new AppError(GATEWAY_ERRORS.invalidJson, 'body must be JSON');
+      }
+      const parsed = GenerateImageBodySchema.safeParse(json);
+      if (!parsed.success) {
+        const detail = parsed.error.issues
+          .slice(0, 5)
+          .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+          .join('; ');
+        throw new AppError(GATEWAY_ERRORS.invalidRequest, `invalid request: ${detail}`, {
+          details: { fields: parsed.error.issues.map((issue) => issue.path.join('.')) },
+        });
+      }
+      const body = parsed.data;
+      const size = body.size ?? '1024x1024';
+      const quality = body.quality ?? 'standard';
+      const origin = (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
+      const requirements: ServerRequirements = {
+        network,
+        asset: network.usdcAddress,
+        payTo: config.sellerAddress,
+        amount: priceForImage({ size, quality }),
+        resource: `${origin}/generate_image`,
+        description: `AI image ${size} ${quality} (${deps.imageGenerator.name})`,
+      };
+      c.set('log', {
+        ...c.get('log'),
+        request_id: body.request_id,
+        size,
+        quality,
+        price: requirements.amount,
+      });
+
+      const v2Header = c.req.header(X402_HEADERS.paymentSignature);
+      const v1Header = c.req.header(X402_HEADERS.xPayment);
+      const header = v2Header ?? v1Header;
+      const paymentRequired = (status: 402, code: string, message: string) => {
+        c.set('log', { ...c.get('log'), error: code });
+        c.header(
+          X402_HEADERS.paymentRequired,
+          encodePaymentRequiredHeader(paymentRequiredV2(requirements, code)),
+        );
+        c.header('cache-control', 'no-store');
+        return c.json(paymentRequiredV1(requirements, code, message), status);
+      };
+      if (header === undefined || header === '') {
+        return paymentRequired(
+          402,
+          GATEWAY_ERRORS.paymentRequired,
+          'payment required: pay with x402 (exact, USDC)',
+        );
+      }
+      let payment: PaymentPayload;
+      try {
+        payment = decodePaymentHeader(header);
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        return paymentRequired(402, error.code, error.message);
+      }
+      const version = payment.x402Version;
+      c.set('log', { ...c.get('log'), x402_version: version, payer: payment.payload.authorization.from });
+
+      const outcome: PurchaseOutcome = await purchaseImage(deps, {
+        requestId: body.request_id,
+        prompt: body.prompt,
+        size,
+        quality,
+        requirements,
+        payment,
+      });
+
+      if (outcome.kind === 'rejected') return paymentRequired(402, outcome.code, outcome.message);
+      if (outcome.kind === 'failed') {
+        c.set('log', { ...c.get('log'), error: outcome.code, transaction: outcome.transaction });
+        if (outcome.retryAfterSeconds !== undefined)
+          c.header('retry-after', String(outcome.retryAfterSeconds));
+        return c.json(
+          {
+            error: outcome.code,
+            message: outcome.message,
+            ...(outcome.transaction === undefined
+              ? {}
+              : {
+                  transaction_hash: outcome.transaction,
+                  explorer_url: explorerTxUrl(network, outcome.transaction, config.explorerUrl),
+                }),
+            ...(outcome.retryAfterSeconds === undefined
+              ? {}
+              : { retry_after_seconds: outcome.retryAfterSeconds }),
+          },
+          outcome.status,
+        );
+      }
+
+      const { receipt, image } = outcome;
+      c.set('log', {
+        ...c.get('log'),
+        transaction: receipt.transaction,
+        image_id: receipt.imageId,
+        replayed: outcome.replayed,
+      });
+      const settleResponse = {
+        success: true,
+        transaction: receipt.transaction,
+        network: version === 1 ? network.v1Name : network.caip2,
+        payer: receipt.payer,
+      };
+      c.header(
+        version === 1 ? X402_HEADERS.xPaymentResponse : X402_HEADERS.paymentResponse,
+        encodePaymentResponseHeader(settleResponse),
+      );
+      const atomic = BigInt(receipt.atomicAmount);
+      const imageUrl = await deps.imageStore.url(
+        receipt.imageId,
+        clock.now() + (config.imageUrlTtlMs ?? 3_600_000),
+      );
+      return c.json(
+        {
+          status: 'payment_settled',
+          request_id: body.request_id,
+          image_id: receipt.imageId,
+          message: outcome.replayed
+            ? 'Payment already settled for this request; returning the stored result'
+            : `Payment settled on ${network.displayName}; image generated`,
+          transaction_hash: receipt.transaction,
+          payer: receipt.payer,
+          amount: formatUsdc(atomic),
+          atomic_amount: receipt.atomicAmount,
+          network: receipt.network,
+          explorer_url: explorerTxUrl(network, receipt.transaction, config.explorerUrl),
+          image: { mime_type: image.mimeType, base64: Buffer.from(image.bytes).toString('base64') },
+          image_url: imageUrl,
+        },
+        200,
+      );
+    },
+  );
+
+  return app;
+}

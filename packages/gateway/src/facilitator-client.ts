@@ -1,0 +1,147 @@
+import { AppError, SettleResponse, SupportedResponse, VerifyResponse } from '@agentic-payments/x402';
+import { generateJwt } from '@coinbase/cdp-sdk/auth';
+import type { z } from 'zod';
+
+export type VerifyReply = VerifyResponse;
+export type SettleReply = SettleResponse;
+export type SupportedReply = SupportedResponse;
+
+/** A decoded payment payload and the requirements it is checked against, as sent on the wire. */
+export interface FacilitatorRequest {
+  readonly x402Version: 1 | 2;
+  readonly paymentPayload: unknown;
+  readonly paymentRequirements: unknown;
+}
+
+/**
+ * Facilitator client port. Rejections are values (`isValid: false`, `success: false`); an
+ * unreachable, slow or incoherent facilitator throws AppError `facilitator_unavailable` (503).
+ */
+export interface FacilitatorClient {
+  verify(request: FacilitatorRequest): Promise<VerifyReply>;
+  settle(request: FacilitatorRequest): Promise<SettleReply>;
+  supported(): Promise<SupportedReply>;
+}
+
+export type FacilitatorKind = 'ours' | 'x402.org' | 'cdp';
+
+export interface HttpFacilitatorClientOptions {
+  readonly url: string;
+  readonly kind?: FacilitatorKind;
+  readonly cdpApiKeyId?: string | undefined;
+  readonly cdpApiKeySecret?: string | undefined;
+  /** Per call; settle waits for a receipt on the facilitator side, so keep it above its own bound. */
+  readonly verifyTimeoutMs?: number;
+  readonly settleTimeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+export const CDP_FACILITATOR_URL = 'https://api.cdp.coinbase.com/platform/v2/x402';
+export const X402_ORG_FACILITATOR_URL = 'https://x402.org/facilitator';
+
+/**
+ * `details.delivered` is false only when the request certainly never reached the facilitator
+ * (connection refused, unknown host): then a settle cannot have happened and a reservation may be
+ * released. Any other failure (timeout, reset, 5xx) leaves the outcome of a settle unknown.
+ */
+function unavailable(message: string, cause?: unknown, delivered = true): AppError {
+  return new AppError('facilitator_unavailable', message, { httpStatus: 503, cause, details: { delivered } });
+}
+
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverConnected(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NEVER_CONNECTED.has(code)) return true;
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.some((e) => neverConnected(e))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * HTTP client for an x402 facilitator (ours, x402.org, or Coinbase CDP with a per-request JWT from
+ * `@coinbase/cdp-sdk/auth`). Every call has a deadline (AbortSignal.timeout) and every reply is
+ * zod-parsed: network errors, timeouts, 5xx and garbage all become `facilitator_unavailable`.
+ *
+ * @example
+ * const facilitator = createHttpFacilitatorClient({ url: 'http://127.0.0.1:4022' });
+ * const reply = await facilitator.verify({ x402Version: 2, paymentPayload, paymentRequirements });
+ */
+export function createHttpFacilitatorClient(options: HttpFacilitatorClientOptions): FacilitatorClient {
+  const base = options.url.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const kind = options.kind ?? 'ours';
+  if (kind === 'cdp' && (!options.cdpApiKeyId || !options.cdpApiKeySecret)) {
+    throw new AppError('invalid_config', 'the CDP facilitator needs CDP_API_KEY_ID and CDP_API_KEY_SECRET', {
+      httpStatus: 500,
+    });
+  }
+
+  async function authHeaders(method: 'GET' | 'POST', path: string): Promise<Record<string, string>> {
+    if (kind !== 'cdp') return {};
+    const url = new URL(`${base}${path}`);
+    const token = await generateJwt({
+      apiKeyId: options.cdpApiKeyId ?? '',
+      apiKeySecret: options.cdpApiKeySecret ?? '',
+      requestMethod: method,
+      requestHost: url.host,
+      requestPath: url.pathname,
+      expiresIn: 120,
+    });
+    return { authorization: `Bearer ${token}` };
+  }
+
+  async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    timeoutMs: number,
+  ): Promise<T> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await doFetch(`${base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(await authHeaders(method, path)) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'unreachable';
+      throw unavailable(`facilitator ${path} ${reason}`, error, !neverConnected(error));
+    }
+    if (
+      response.status >= 500 ||
+      response.status === 401 ||
+      response.status === 403 ||
+      response.status === 429
+    ) {
+      throw unavailable(`facilitator ${path} answered HTTP ${response.status}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw unavailable(`facilitator ${path} answered non-JSON (HTTP ${response.status})`, error);
+    }
+    // 4xx with a well-formed verify/settle body is a rejection (a value), e.g. { isValid: false }.
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw unavailable(`facilitator ${path} answered an unexpected body (HTTP ${response.status})`);
+    }
+    return parsed.data;
+  }
+
+  return {
+    verify: (request) => call('POST', '/verify', request, VerifyResponse, options.verifyTimeoutMs ?? 10_000),
+    settle: (request) => call('POST', '/settle', request, SettleResponse, options.settleTimeoutMs ?? 45_000),
+    supported: () =>
+      call('GET', '/supported', undefined, SupportedResponse, options.verifyTimeoutMs ?? 10_000),
+  };
+}
