@@ -1,7 +1,6 @@
-/**
- * Stable error codes of the imaging adapters (part of the gateway's wire contract).
- * Converges on `AppError` from `@agentic-payments/x402` once that lands.
- */
+import { AppError } from '@agentic-payments/x402';
+
+/** Stable error codes of the imaging adapters and their HTTP statuses (part of the gateway's wire contract). */
 export const IMAGING_ERRORS = {
   invalid_image_request: 400,
   invalid_image: 400,
@@ -16,15 +15,19 @@ export const IMAGING_ERRORS = {
 
 export type ImagingErrorCode = keyof typeof IMAGING_ERRORS;
 
-export class ImagingError extends Error {
-  override readonly name = 'ImagingError';
-  readonly code: ImagingErrorCode;
-  readonly httpStatus: number;
+/**
+ * The imaging adapters' error: an `AppError` (so the gateway's `onError` answers
+ * `{ "error": code, "message" }` with `httpStatus`) whose code is one of {@link IMAGING_ERRORS}.
+ */
+export class ImagingError extends AppError {
+  declare readonly code: ImagingErrorCode;
 
-  constructor(code: ImagingErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.httpStatus = IMAGING_ERRORS[code];
+  constructor(
+    code: ImagingErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(code, message, { ...options, httpStatus: IMAGING_ERRORS[code] });
   }
 }
 

@@ -1,16 +1,7 @@
+import { IMAGE_QUALITIES, type ImageSize } from '@agentic-payments/x402';
 import { z } from 'zod';
 
-/**
- * Local copies of the product's image sizes and qualities. They move to `@agentic-payments/x402`
- * (`IMAGE_SIZES`) once that package exports them; this file is the only place to switch.
- */
-export const IMAGE_SIZES = ['1024x1024', '2048x2048'] as const;
-export type ImageSize = (typeof IMAGE_SIZES)[number];
-
-export const IMAGE_QUALITIES = ['standard', 'premium'] as const;
-export type ImageQuality = (typeof IMAGE_QUALITIES)[number];
-
-/** Width and height in pixels of a product size, e.g. `'1024x1024'` → `{ width: 1024, height: 1024 }`. */
+/** Width and height in pixels of a product size (`IMAGE_SIZES` from `@agentic-payments/x402`). */
 export function dimensionsOf(size: ImageSize): { width: number; height: number } {
   const [w, h] = size.split('x');
   return { width: Number(w), height: Number(h) };
@@ -50,7 +41,7 @@ export const GenerateImageRequestSchema = z
       .refine((s) => s.trim().length > 0, { message: 'must not be blank' }),
     width: side,
     height: side,
-    quality: z.enum(IMAGE_QUALITIES),
+    quality: IMAGE_QUALITIES,
     seed: z.number().int().min(0).max(IMAGE_LIMITS.maxSeed).optional(),
   })
   .refine((r) => r.width * r.height <= IMAGE_LIMITS.maxPixels, {
