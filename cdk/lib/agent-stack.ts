@@ -1,0 +1,193 @@
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as agentcore from 'aws-cdk-lib/aws-bedrockagentcore';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { type AppConfig, CLOUD_NETWORKS } from './config.ts';
+import { nagPseudo } from './nag.ts';
+import { REPO_ROOT } from './paths.ts';
+
+export interface AgentStackProps extends StackProps {
+  readonly config: AppConfig;
+  /** packages/agent/Dockerfile; its build context is the repository root (workspace packages). */
+  readonly dockerfile: string;
+  readonly gatewayUrl: string;
+  readonly sellerAddress: string;
+}
+
+/** Keys of the CDP credentials secret (JSON); the agent reads it by ARN at start-up. */
+export const CDP_SECRET_KEYS = ['CDP_API_KEY_ID', 'CDP_API_KEY_SECRET', 'CDP_WALLET_SECRET'] as const;
+
+/** What the agent image build context must leave out (dependencies are installed inside the image). */
+export const AGENT_IMAGE_EXCLUDES = [
+  '**/node_modules',
+  '.git',
+  'cdk/cdk.out',
+  '**/cdk.out',
+  '.data',
+  '**/.data',
+  'frontend/dist',
+  'test-artifacts',
+  '**/*.test.ts',
+  '**/coverage',
+];
+
+/** Cross-region inference profile ids start with a geography; the foundation model id follows. */
+function foundationModelOf(modelId: string): string {
+  return modelId.replace(/^(us|eu|apac|us-gov|global)\./, '');
+}
+
+/**
+ * The agent: an AgentCore Runtime running packages/agent's ARM64 container, AgentCore Memory for
+ * sessions, and the CDP wallet credentials in Secrets Manager (the runtime receives the secret's
+ * ARN, never its value). The execution role may call Claude through one inference profile and the
+ * foundation models it routes to, use this memory, read this secret, and nothing else of ours.
+ */
+export class AgentStack extends Stack {
+  readonly runtime: agentcore.Runtime;
+  readonly memory: agentcore.Memory;
+  readonly cdpSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: AgentStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const network = CLOUD_NETWORKS[config.network];
+
+    this.cdpSecret = new secretsmanager.Secret(this, 'CdpCredentials', {
+      description: `CDP API key and wallet secret for the agent's wallet: JSON with ${CDP_SECRET_KEYS.join(', ')}. Set after deploy.`,
+    });
+    Validations.of(this.cdpSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'CDP API keys and the wallet secret are issued and rotated in the Coinbase Developer Platform portal; AWS cannot rotate them. The README documents rotating by put-secret-value.',
+    });
+
+    this.memory = new agentcore.Memory(this, 'Memory', {
+      memoryName: `${config.stackPrefix.replace(/-/g, '_')}_sessions`,
+      description: 'Agent session memory: conversation, authorizations, images and payment history',
+      expirationDuration: Duration.days(30),
+    });
+
+    this.runtime = new agentcore.Runtime(this, 'Runtime', {
+      runtimeName: `${config.stackPrefix.replace(/-/g, '_')}_agent`,
+      description: 'x402 payments agent (Strands, Claude Sonnet 4.5) paying for Nova Canvas images',
+      agentRuntimeArtifact: this.artifact(config, props.dockerfile),
+      tracingEnabled: true,
+      lifecycleConfiguration: {
+        idleRuntimeSessionTimeout: Duration.minutes(15),
+        maxLifetime: Duration.hours(8),
+      },
+      environmentVariables: {
+        AGENT_MODEL: 'bedrock',
+        BEDROCK_MODEL_ID: config.agentModelId,
+        IMAGE_ANALYZER: 'bedrock',
+        AWS_REGION: this.region,
+        GATEWAY_URL: props.gatewayUrl,
+        NETWORK: config.network,
+        RPC_URL: config.facilitatorRpcUrl ?? network.rpcUrl,
+        EXPLORER_URL: network.explorerUrl,
+        SELLER_ADDRESS: props.sellerAddress,
+        MEMORY_ID: this.memory.memoryId,
+        CDP_SECRET_ARN: this.cdpSecret.secretArn,
+        CONSENT_MODE: config.consentMode,
+        MAX_PAYMENT_USDC: config.maxPaymentUsdc,
+        SESSION_BUDGET_USDC: config.sessionBudgetUsdc,
+      },
+    });
+
+    const profileArn = `arn:${this.partition}:bedrock:${this.region}:${this.account}:inference-profile/${config.agentModelId}`;
+    const routedModelArns = config.agentModelRegions.map(
+      (region) =>
+        `arn:${this.partition}:bedrock:${region}::foundation-model/${foundationModelOf(config.agentModelId)}`,
+    );
+    const invokeActions = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
+    this.runtime.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeClaudeProfile',
+        actions: invokeActions,
+        resources: [profileArn],
+      }),
+    );
+    // The profile forwards to the foundation model in one of its regions; allow only via this profile.
+    this.runtime.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeClaudeThroughProfile',
+        actions: invokeActions,
+        resources: routedModelArns,
+        conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+      }),
+    );
+    this.memory.grantRead(this.runtime.role);
+    this.memory.grantWrite(this.runtime.role);
+    this.cdpSecret.grantRead(this.runtime.role);
+
+    this.acknowledgeRuntimeWildcards();
+
+    new CfnOutput(this, 'AgentRuntimeArn', { value: this.runtime.agentRuntimeArn });
+    new CfnOutput(this, 'MemoryId', { value: this.memory.memoryId });
+    new CfnOutput(this, 'CdpSecretArn', {
+      value: this.cdpSecret.secretArn,
+      description: `Put the CDP credentials here: JSON with ${CDP_SECRET_KEYS.join(', ')}`,
+    });
+  }
+
+  private artifact(config: AppConfig, dockerfile: string): agentcore.AgentRuntimeArtifact {
+    if (config.agentImageUri) {
+      // fromImageUri grants nothing; pull rights come from the repository, scoped to it alone.
+      const [registryAndRepo, tag = 'latest'] = config.agentImageUri.split(/:(?=[^/]+$)|@/);
+      const repositoryName = (registryAndRepo ?? '').split('/').slice(1).join('/');
+      const repository = ecr.Repository.fromRepositoryName(this, 'AgentImageRepository', repositoryName);
+      return tag.startsWith('sha256:')
+        ? agentcore.AgentRuntimeArtifact.fromImageUri(config.agentImageUri)
+        : agentcore.AgentRuntimeArtifact.fromEcrRepository(repository, tag);
+    }
+    if (!existsSync(dockerfile)) {
+      throw new Error(
+        `Agent image: ${dockerfile} does not exist. Build it first or pass -c agentImageUri=<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> (see cdk/README.md).`,
+      );
+    }
+    // Synth only stages the build context into cdk.out; `cdk deploy` builds and pushes the image
+    // (Docker with buildx for linux/arm64), so synth needs no Docker.
+    return agentcore.AgentRuntimeArtifact.fromAsset(REPO_ROOT, {
+      file: relative(REPO_ROOT, dockerfile),
+      platform: Platform.LINUX_ARM64,
+      exclude: AGENT_IMAGE_EXCLUDES,
+    });
+  }
+
+  /** The AgentCore L2 grants what AWS requires of every runtime; name each wildcard it contains. */
+  private acknowledgeRuntimeWildcards(): void {
+    const policy = this.runtime.role.node.tryFindChild('DefaultPolicy');
+    if (!policy) return;
+    const { region, account } = nagPseudo(this);
+    const reasons: [string, string][] = [
+      [
+        'Resource::*',
+        'X-Ray trace writes, CloudWatch PutMetricData (conditioned on the bedrock-agentcore namespace) and ecr:GetAuthorizationToken support no resource-level permissions.',
+      ],
+      [
+        `Resource::arn:<AWS::Partition>:logs:${region}:${account}:log-group:/aws/bedrock-agentcore/runtimes/*`,
+        'AgentCore names the runtime log group after the runtime id it assigns at creation.',
+      ],
+      [
+        `Resource::arn:<AWS::Partition>:logs:${region}:${account}:log-group:/aws/bedrock-agentcore/runtimes/*:log-stream:*`,
+        'AgentCore creates one log stream per runtime session.',
+      ],
+      [
+        `Resource::arn:<AWS::Partition>:logs:${region}:${account}:log-group:*`,
+        'logs:DescribeLogGroups is a list action that AWS authorizes on log-group:* only.',
+      ],
+      [
+        `Resource::arn:<AWS::Partition>:bedrock-agentcore:${region}:${account}:workload-identity-directory/default/workload-identity/*`,
+        'The runtime workload identity is created by AgentCore with a generated name.',
+      ],
+    ];
+    for (const [finding, reason] of reasons) {
+      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/** Networks the cloud deployment can pay on. The local devnet never runs in the cloud. */
+export const CLOUD_NETWORKS = {
+  'base-sepolia': {
+    chainId: 84532,
+    explorerUrl: 'https://sepolia.basescan.org',
+    rpcUrl: 'https://sepolia.base.org',
+  },
+  base: { chainId: 8453, explorerUrl: 'https://basescan.org', rpcUrl: 'https://mainnet.base.org' },
+} as const;
+
+export type CloudNetwork = keyof typeof CLOUD_NETWORKS;
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+// Nova Canvas, Claude and the agent image live in us-east-1 in the seed; it is the offline default.
+export const DEFAULT_REGION = 'us-east-1';
+
+/** CDK context values arrive as strings from `-c key=value` and as JSON values from cdk.json. */
+const flag = z.union([z.boolean(), z.stringbool()]);
+const decimalUsdc = z.string().regex(/^\d+(\.\d{1,6})?$/, 'a decimal USDC amount such as 0.10');
+
+/**
+ * Every context key the app reads, with its default. `cdk synth` works with none of them set:
+ * the seller address is then read from SSM Parameter Store at deploy time, never at synth.
+ */
+export const AppConfigSchema = z
+  .object({
+    stackPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/)
+      .default('AgenticPayments'),
+    network: z.enum(['base-sepolia', 'base']).default('base-sepolia'),
+    facilitatorUrl: z.url().default('https://x402.org/facilitator'),
+    facilitatorKind: z.enum(['x402.org', 'cdp', 'ours']).default('x402.org'),
+    /** Deploy our own facilitator (packages/facilitator) behind its own HTTP API and use it. */
+    ownFacilitator: flag.default(false),
+    facilitatorRpcUrl: z.url().optional(),
+    /** The seller's payTo address. When absent, the SSM parameter below is resolved at deploy. */
+    sellerAddress: z.string().regex(ADDRESS, 'a 0x-prefixed 20-byte hex address').optional(),
+    sellerAddressParameter: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_.\-/]+$/)
+      .default('/agentic-payments/seller-address'),
+    /** Claude Sonnet 4.5 through the US cross-region inference profile, as in the seed. */
+    agentModelId: z.string().min(1).default('us.anthropic.claude-sonnet-4-5-20250929-v1:0'),
+    /** Regions the inference profile routes to; the execution role may invoke the model there only. */
+    agentModelRegions: z
+      .union([z.array(z.string()), z.string().transform((s) => s.split(','))])
+      .default(['us-east-1', 'us-east-2', 'us-west-2']),
+    /** A prebuilt ARM64 agent image in ECR (CodeBuild path); otherwise the Dockerfile is an asset. */
+    agentImageUri: z
+      .string()
+      .regex(
+        /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._\-/]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/,
+      )
+      .optional(),
+    consentMode: z.enum(['auto', 'confirm']).default('auto'),
+    maxPaymentUsdc: decimalUsdc.default('0.10'),
+    sessionBudgetUsdc: decimalUsdc.default('1.00'),
+    imageExpiryDays: z.coerce.number().int().min(1).max(365).default(7),
+    logRetentionDays: z.coerce.number().int().min(1).default(30),
+    /**
+     * Create the account-level API Gateway CloudWatch role (AWS::ApiGateway::Account) that
+     * WebSocket access logging needs. Turn off when the account already has one configured.
+     */
+    apiGatewayAccountRole: flag.default(true),
+    webSocketRateLimit: z.coerce.number().int().min(1).default(10),
+    webSocketBurstLimit: z.coerce.number().int().min(1).default(20),
+  })
+  .strict();
+
+export type AppConfig = z.infer<typeof AppConfigSchema>;
+
+/** Keys of AppConfig, i.e. the CDK context keys this app understands. */
+export const CONFIG_KEYS = Object.keys(AppConfigSchema.shape) as (keyof AppConfig)[];
+
+/**
+ * Parses context into AppConfig, naming every wrong key at once.
+ *
+ * @example
+ * const config = parseAppConfig({ network: 'base-sepolia', ownFacilitator: 'true' });
+ */
+export function parseAppConfig(context: Record<string, unknown>): AppConfig {
+  const parsed = AppConfigSchema.safeParse(context);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `  - ${issue.path.join('.') || '(context)'}: ${issue.message}`,
+    );
+    throw new Error(`Invalid CDK context for the agentic-payments app:\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads this app's keys from a construct node's context (cdk.json, `-c`, or App({ context })). */
+export function readContext(tryGetContext: (key: string) => unknown): Record<string, unknown> {
+  const context: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = tryGetContext(key);
+    if (value !== undefined) context[key] = value;
+  }
+  return context;
+}

@@ -1,0 +1,20 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The cdk/ directory. */
+export const CDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The monorepo root: esbuild's project root and the lock file that pins what gets bundled. */
+export const REPO_ROOT = resolve(CDK_DIR, '..');
+
+/** Entry points of the code this app deploys (owned by the runtime packages). */
+export const ENTRIES = {
+  gateway: resolve(REPO_ROOT, 'packages/gateway/src/lambda.ts'),
+  facilitator: resolve(REPO_ROOT, 'packages/facilitator/src/lambda.ts'),
+  connect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/connect.ts'),
+  disconnect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/disconnect.ts'),
+  default: resolve(REPO_ROOT, 'packages/realtime/src/handlers/default.ts'),
+  agentDockerfile: resolve(REPO_ROOT, 'packages/agent/Dockerfile'),
+  amplifyBuildSpec: resolve(REPO_ROOT, 'frontend/amplify.yml'),
+} as const;
+
+export type Entries = { -readonly [K in keyof typeof ENTRIES]: string };
