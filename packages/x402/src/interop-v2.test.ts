@@ -6,6 +6,7 @@ import {
   decodePaymentRequiredHeader as officialDecodePaymentRequired,
   decodePaymentResponseHeader as officialDecodePaymentResponse,
   decodePaymentSignatureHeader as officialDecodePaymentSignature,
+  encodePaymentRequiredHeader as officialEncodePaymentRequired,
   encodePaymentResponseHeader as officialEncodePaymentResponse,
   encodePaymentSignatureHeader as officialEncodePaymentSignature,
 } from '@x402/core/http';
@@ -16,6 +17,8 @@ import {
   PaymentRequiredV2Schema,
   PaymentRequirementsV2Schema,
 } from '@x402/core/schemas';
+import type { FacilitatorClient } from '@x402/core/server';
+import { x402ResourceServer } from '@x402/core/server';
 import type {
   PaymentPayload as OfficialPaymentPayload,
   PaymentRequired as OfficialPaymentRequired,
@@ -23,12 +26,14 @@ import type {
   VerifyResponse as OfficialVerifyResponse,
 } from '@x402/core/types';
 import { ExactEvmScheme, registerExactEvmScheme } from '@x402/evm/exact/client';
+import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { verifyTypedData } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import {
   decodePaymentHeader,
+  decodePaymentRequiredHeader,
   decodePaymentResponseHeader,
   encodePaymentHeader,
   encodePaymentRequiredHeader,
@@ -263,5 +268,62 @@ describe('our schemas accept official facilitator and header shapes', () => {
       signers: { 'eip155:*': [account.address] },
     };
     expect(SupportedResponse.parse(supported)).toStrictEqual(supported);
+  });
+});
+
+describe('official v2 resource server and our codecs', () => {
+  // The resource server only asks its facilitator what it supports while building requirements;
+  // this in-process stand-in answers that and refuses verify/settle, which these tests never reach.
+  const supportOnlyFacilitator: FacilitatorClient = {
+    getSupported: async () => ({
+      kinds: [{ x402Version: 2, scheme: 'exact', network: 'eip155:84532' }],
+      extensions: [],
+      signers: {},
+    }),
+    verify: async () => {
+      throw new Error('verify is not part of this test');
+    },
+    settle: async () => {
+      throw new Error('settle is not part of this test');
+    },
+  };
+
+  async function officialServer() {
+    const server = new x402ResourceServer(supportOnlyFacilitator).register(
+      'eip155:84532',
+      new ExactEvmServerScheme(),
+    );
+    await server.initialize();
+    return server;
+  }
+
+  it('decodes the PAYMENT-REQUIRED an official server builds for $0.04', async () => {
+    const server = await officialServer();
+    const requirements = await server.buildPaymentRequirements({
+      scheme: 'exact',
+      payTo: SELLER,
+      price: '$0.04',
+      network: 'eip155:84532',
+      maxTimeoutSeconds: 300,
+    });
+    const required = await server.createPaymentRequiredResponse(requirements, {
+      url: 'http://127.0.0.1:4021/generate_image',
+      description: 'AI image',
+      mimeType: 'application/json',
+    });
+    const decoded = decodePaymentRequiredHeader(officialEncodePaymentRequired(required));
+    expect(decoded).toStrictEqual(JSON.parse(JSON.stringify(required)));
+    expect(decoded.accepts[0]).toMatchObject({
+      amount: '40000',
+      asset: getNetwork('base-sepolia').usdcAddress,
+      extra: { name: 'USDC', version: '2' },
+    });
+  });
+
+  it('matches a payment we encode against the requirements we encoded', async () => {
+    const server = await officialServer();
+    const required = buildPaymentRequiredV2();
+    const payment = officialDecodePaymentSignature(encodePaymentHeader(buildPaymentPayloadV2()));
+    expect(server.findMatchingRequirements(required.accepts, payment)).toStrictEqual(required.accepts[0]);
   });
 });
