@@ -219,10 +219,12 @@ export class Raster {
       for (let x = from, i = (y * width + from) * 3; x < to; x++, i += 3) {
         const dx = x + 0.5 - cx;
         const d = Math.sqrt(dx * dx + dy * dy);
+        const glowStart = glow > 0 ? alpha * 0.55 : 0;
         let a: number;
         if (d <= r - 1) a = alpha;
-        else if (d <= r) a = alpha * (r - d);
-        else if (glow > 0) a = alpha * 0.55 * (1 - (d - r) / glow) ** 2;
+        else if (d <= r)
+          a = alpha * (r - d) + glowStart * (1 - (r - d)); // anti-aliased rim into the glow
+        else if (glow > 0) a = glowStart * (1 - (d - r) / glow) ** 2;
         else a = 0;
         if (a <= 0) continue;
         data[i] = (data[i] as number) + (c[0] - (data[i] as number)) * a;
