@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { jsonReply, startFakeBedrock } from '../test/fake-bedrock-server.ts';
 import { ClaudeVisionAnalyzer } from './claude-vision-analyzer.ts';
 import { createImageAnalyzer, createImageGenerator } from './create-imaging.ts';
 import { ImagingError } from './imaging-error.ts';
@@ -32,5 +33,40 @@ describe('createImageGenerator / createImageAnalyzer', () => {
   ])('refuses %s', (_name, config) => {
     expect(() => createImageGenerator(config as never)).toThrow(ImagingError);
     expect(() => createImageAnalyzer(config as never)).toThrow(/invalid imaging config/);
+  });
+
+  describe('with an http:// endpoint override', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('talks HTTP/1.1 to it with credentials from the environment', async () => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFROMENV');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'env-secret');
+      const fake = await startFakeBedrock();
+      try {
+        const png = (
+          await new LocalImageGenerator().generate({
+            prompt: 'dunes',
+            width: 320,
+            height: 320,
+            quality: 'standard',
+          })
+        ).png;
+        fake.reply(() => jsonReply({ images: [Buffer.from(png).toString('base64')] }));
+        const generator = createImageGenerator({ kind: 'bedrock', region: 'eu-west-1', endpoint: fake.url });
+        const image = await generator.generate({
+          prompt: 'dunes',
+          width: 320,
+          height: 320,
+          quality: 'standard',
+        });
+        expect(Buffer.from(image.png).equals(Buffer.from(png))).toBe(true);
+        expect(fake.requests[0]?.headers.authorization).toContain('Credential=AKIDFROMENV/');
+        expect(fake.requests[0]?.headers.authorization).toContain('/eu-west-1/bedrock/');
+      } finally {
+        await fake.stop();
+      }
+    });
   });
 });
