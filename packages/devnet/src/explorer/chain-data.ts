@@ -5,6 +5,7 @@ import {
   decodeEventLog,
   decodeFunctionData,
   formatEther,
+  getAddress,
   type Hash,
   type Hex,
   type Log,
@@ -110,9 +111,9 @@ export async function getTxDetails(
     status: receipt ? receipt.status : 'pending',
     blockNumber: tx.blockNumber,
     timestamp: block?.timestamp ?? null,
-    from: tx.from,
-    to: tx.to,
-    contractAddress: receipt?.contractAddress ?? null,
+    from: getAddress(tx.from),
+    to: tx.to ? getAddress(tx.to) : null,
+    contractAddress: receipt?.contractAddress ? getAddress(receipt.contractAddress) : null,
     valueWei: tx.value,
     gasUsed: receipt?.gasUsed ?? null,
     effectiveGasPrice: receipt?.effectiveGasPrice ?? null,
@@ -191,6 +192,10 @@ export async function getLatestBlocks(client: Client, count = 10): Promise<Block
       hash: block.hash,
       timestamp: block.timestamp,
       gasUsed: block.gasUsed,
-      transactions: block.transactions.map((tx) => ({ hash: tx.hash, from: tx.from, to: tx.to })),
+      transactions: block.transactions.map((tx) => ({
+        hash: tx.hash,
+        from: getAddress(tx.from),
+        to: tx.to ? getAddress(tx.to) : null,
+      })),
     }));
 }
