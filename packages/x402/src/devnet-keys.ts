@@ -1,6 +1,7 @@
+import { pbkdf2Sync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { bytesToHex } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
+import { HDKey } from 'viem/accounts';
 import { AppError, X402_ERROR_CODES } from './errors.ts';
 
 /**
@@ -12,15 +13,23 @@ export const DEVNET_MNEMONIC = 'test test test test test test test test test tes
 /** How many accounts of the devnet mnemonic are treated as devnet keys. */
 export const DEVNET_KEY_COUNT = 20;
 
+/** BIP-44 path of Ethereum accounts, as anvil and viem's mnemonicToAccount derive them. */
+const ETHEREUM_ACCOUNT_PATH = "m/44'/60'/0'/0";
+
 let devnetKeys: ReadonlySet<string> | undefined;
 
-// Derivation is slow (PBKDF2 per call), so it happens once, on first use.
+// Derived once, on first use. viem's mnemonicToAccount re-runs the BIP-39 PBKDF2 (2048 rounds in
+// JS) for every index; here the seed is computed once with native PBKDF2 and the 20 child keys are
+// derived with viem's HDKey. The tests check the result against mnemonicToAccount.
 function getDevnetKeys(): ReadonlySet<string> {
   if (!devnetKeys) {
+    // BIP-39: seed = PBKDF2-HMAC-SHA512(NFKD(mnemonic), "mnemonic" + passphrase, 2048, 64 bytes).
+    const seed = pbkdf2Sync(DEVNET_MNEMONIC.normalize('NFKD'), 'mnemonic', 2048, 64, 'sha512');
+    const parent = HDKey.fromMasterSeed(seed).derive(ETHEREUM_ACCOUNT_PATH);
     const keys = new Set<string>();
-    for (let addressIndex = 0; addressIndex < DEVNET_KEY_COUNT; addressIndex++) {
-      const privateKey = mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex }).getHdKey().privateKey;
-      if (privateKey) keys.add(bytesToHex(privateKey).toLowerCase());
+    for (let index = 0; index < DEVNET_KEY_COUNT; index++) {
+      const privateKey = parent.deriveChild(index).privateKey;
+      if (privateKey) keys.add(bytesToHex(privateKey));
     }
     devnetKeys = keys;
   }
