@@ -1,3 +1,4 @@
+/// <reference path="./vendor.d.ts" />
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -162,7 +162,12 @@ export async function startLocalWebSocketHost(
   const onDisconnect = createDisconnectHandler(connectionsDeps);
   const onMessage = createDefaultHandler(createDefaultDeps(config, depsOptions));
 
+  let stopping = false;
   server.on('upgrade', (req, socket, head) => {
+    if (stopping) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const path = new URL(req.url ?? '/', httpUrl).pathname.replace(/\/+$/, '');
     if (path !== '' && path !== `/${stage}`) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -316,12 +321,15 @@ export async function startLocalWebSocketHost(
     dynamoEndpoint: table.endpoint,
     tableName: TABLE_NAME,
     async stop() {
+      stopping = true;
       for (const live of connections.values()) live.socket.close(1001, 'Going away');
       // Let running turns finish (bounded) so they do not write into closed engines.
       await Promise.race([
         Promise.allSettled([...inFlight]),
         new Promise((r) => setTimeout(r, 5000).unref()),
       ]);
+      // Upgraded sockets still count as server connections: drop whatever did not close cleanly.
+      for (const client of wss.clients) client.terminate();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));

@@ -1,0 +1,398 @@
+import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import {
+  type AgentTurn,
+  explorerLink,
+  newSessionId,
+  type PaymentReceipt,
+  type ServerFrame,
+  type WalletSnapshot,
+} from './protocol.ts';
+import { loadRuntimeConfig, type RuntimeConfig } from './runtime-config.ts';
+import { type ConnectionStatus, useChatSocket } from './use-chat-socket.ts';
+
+const MAX_PROMPT_CHARS = 1024;
+const SESSION_KEY = 'agentic-payments.session';
+const WALLET_PROMPT = 'What are my wallet details?';
+
+type EntryInput =
+  | { kind: 'user'; text: string }
+  | { kind: 'agent'; turn: AgentTurn }
+  | { kind: 'error'; code: string; text: string };
+type ChatEntry = EntryInput & { id: number };
+
+function initialSession(): string {
+  const stored = sessionStorage.getItem(SESSION_KEY);
+  if (stored && /^[A-Za-z0-9._:-]{1,128}$/.test(stored)) return stored;
+  const fresh = newSessionId();
+  sessionStorage.setItem(SESSION_KEY, fresh);
+  return fresh;
+}
+
+export function App() {
+  const [config, setConfig] = useState<RuntimeConfig | undefined>();
+  const [configError, setConfigError] = useState<string | undefined>();
+  useEffect(() => {
+    loadRuntimeConfig().then(setConfig, (error: unknown) =>
+      setConfigError(error instanceof Error ? error.message : String(error)),
+    );
+  }, []);
+  if (configError) {
+    return (
+      <main className="fatal" role="alert">
+        <h1>Cannot start the chat</h1>
+        <p>
+          The page has no WebSocket URL: build it with <code>VITE_WS_URL</code> or serve it with a{' '}
+          <code>/config.json</code> ({configError}).
+        </p>
+      </main>
+    );
+  }
+  return config ? <Chat config={config} /> : <main className="fatal">Loading…</main>;
+}
+
+function Chat({ config }: { config: RuntimeConfig }) {
+  const [sessionId, setSessionId] = useState(initialSession);
+  const [entries, setEntries] = useState<ChatEntry[]>([]);
+  const [pending, setPending] = useState<{ since: number; elapsedMs: number } | undefined>();
+  const [wallet, setWallet] = useState<WalletSnapshot | undefined>();
+  const [prompt, setPrompt] = useState('');
+  const nextId = useRef(1);
+  const pendingRef = useRef(pending);
+  pendingRef.current = pending;
+  const sessionRef = useRef(sessionId);
+  sessionRef.current = sessionId;
+
+  const add = useCallback((entry: EntryInput) => {
+    const id = nextId.current++;
+    setEntries((list) => [...list, { ...entry, id }]);
+  }, []);
+
+  const onFrame = useCallback(
+    (frame: ServerFrame) => {
+      // A frame of an abandoned session (New Session while a turn ran) is not this chat's.
+      if (frame.sessionId && frame.sessionId !== sessionRef.current) return;
+      switch (frame.type) {
+        case 'processing':
+          setPending((p) => p ?? { since: Date.now(), elapsedMs: 0 });
+          break;
+        case 'progress':
+          setPending((p) => ({ since: p?.since ?? Date.now(), elapsedMs: frame.elapsedMs ?? 0 }));
+          break;
+        case 'complete':
+          setPending(undefined);
+          add({ kind: 'agent', turn: frame.turn });
+          if (frame.turn.wallet) setWallet(frame.turn.wallet);
+          break;
+        case 'error':
+          setPending(undefined);
+          add({ kind: 'error', code: frame.code, text: frame.message });
+          break;
+      }
+    },
+    [add],
+  );
+
+  const onDrop = useCallback(() => {
+    if (!pendingRef.current) return;
+    setPending(undefined);
+    add({
+      kind: 'error',
+      code: 'connection_lost',
+      text: 'The connection dropped while the agent was working. The turn may still have finished on the server (a payment may have been made): ask for your wallet details before retrying.',
+    });
+  }, [add]);
+
+  const { status, retryInMs, send, reconnectNow } = useChatSocket(config.wsUrl, { onFrame, onDrop });
+
+  const submit = (text: string) => {
+    const trimmed = text.trim();
+    if (!trimmed || pending) return;
+    if (trimmed.length > MAX_PROMPT_CHARS) {
+      add({
+        kind: 'error',
+        code: 'prompt_too_long',
+        text: `A prompt must be at most ${MAX_PROMPT_CHARS} characters.`,
+      });
+      return;
+    }
+    if (!send({ input: { prompt: trimmed }, session_id: sessionId })) {
+      add({ kind: 'error', code: 'not_connected', text: 'Not connected yet; your message was not sent.' });
+      return;
+    }
+    add({ kind: 'user', text: trimmed });
+    setPending({ since: Date.now(), elapsedMs: 0 });
+    setPrompt('');
+  };
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    submit(prompt);
+  };
+
+  const startNewSession = () => {
+    const fresh = newSessionId();
+    sessionStorage.setItem(SESSION_KEY, fresh);
+    setSessionId(fresh);
+    setEntries([]);
+    setPending(undefined);
+    setWallet(undefined);
+  };
+
+  const log = useRef<HTMLOListElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: scroll when entries or pending change
+  useEffect(() => {
+    log.current?.lastElementChild?.scrollIntoView({ block: 'end', behavior: 'smooth' });
+  }, [entries, pending]);
+
+  return (
+    <div className="app">
+      <header className="bar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ◆
+          </span>
+          <div>
+            <h1>Agentic Payments</h1>
+            <p className="tagline">Pay-per-use AI images, paid in USDC over x402</p>
+          </div>
+        </div>
+        <div className="bar-actions">
+          <StatusBadge status={status} retryInMs={retryInMs} onRetry={reconnectNow} />
+          <button type="button" className="secondary" onClick={startNewSession} data-testid="new-session">
+            New Session
+          </button>
+        </div>
+      </header>
+
+      <div className="layout">
+        <main className="chat">
+          <ol className="log" ref={log} aria-live="polite" data-testid="messages">
+            {entries.length === 0 && (
+              <li className="empty">
+                <p>Ask the agent what it can do, check your wallet, or describe an image to generate.</p>
+                <div className="suggestions">
+                  {[
+                    'What can you help me with?',
+                    WALLET_PROMPT,
+                    'Generate an image of a futuristic city at sunset',
+                  ].map((s) => (
+                    <button
+                      key={s}
+                      type="button"
+                      className="chip"
+                      onClick={() => submit(s)}
+                      disabled={status !== 'open'}
+                    >
+                      {s}
+                    </button>
+                  ))}
+                </div>
+              </li>
+            )}
+            {entries.map((entry) => (
+              <Entry key={entry.id} entry={entry} explorerUrl={config.explorerUrl} />
+            ))}
+            {pending && (
+              <li className="msg agent working" data-testid="working">
+                <span className="dots" aria-hidden="true">
+                  <i />
+                  <i />
+                  <i />
+                </span>
+                The agent is working…{' '}
+                {pending.elapsedMs > 0 ? `${Math.round(pending.elapsedMs / 1000)} s` : ''}
+              </li>
+            )}
+          </ol>
+
+          <form className="composer" onSubmit={onSubmit}>
+            <textarea
+              value={prompt}
+              onChange={(e) => setPrompt(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && !e.shiftKey) {
+                  e.preventDefault();
+                  submit(prompt);
+                }
+              }}
+              placeholder={status === 'open' ? 'Message the agent…' : 'Waiting for the connection…'}
+              aria-label="Prompt"
+              rows={2}
+              data-testid="prompt"
+            />
+            <div className="composer-side">
+              <span className={prompt.length > MAX_PROMPT_CHARS ? 'count over' : 'count'}>
+                {prompt.length}/{MAX_PROMPT_CHARS}
+              </span>
+              <button
+                type="submit"
+                disabled={
+                  status !== 'open' || !!pending || !prompt.trim() || prompt.length > MAX_PROMPT_CHARS
+                }
+                data-testid="send"
+              >
+                Send
+              </button>
+            </div>
+          </form>
+        </main>
+
+        <aside className="side">
+          <WalletPanel
+            wallet={wallet}
+            onRefresh={() => submit(WALLET_PROMPT)}
+            disabled={status !== 'open' || !!pending}
+          />
+          <section className="panel">
+            <h2>Session</h2>
+            <p className="mono small" data-testid="session-id">
+              {sessionId}
+            </p>
+            <p className="small muted">Each session has its own conversation, budget and images.</p>
+          </section>
+        </aside>
+      </div>
+    </div>
+  );
+}
+
+function StatusBadge(props: {
+  status: ConnectionStatus;
+  retryInMs: number | undefined;
+  onRetry: () => void;
+}) {
+  const label = {
+    connecting: 'Connecting…',
+    open: 'Connected',
+    reconnecting: props.retryInMs
+      ? `Reconnecting in ${Math.ceil(props.retryInMs / 1000)} s`
+      : 'Reconnecting…',
+    offline: 'Offline',
+  }[props.status];
+  return (
+    <span className={`status ${props.status}`} data-testid="connection-status" data-status={props.status}>
+      <span className="dot" aria-hidden="true" />
+      {label}
+      {props.status !== 'open' && props.status !== 'connecting' && (
+        <button type="button" className="link" onClick={props.onRetry}>
+          retry now
+        </button>
+      )}
+    </span>
+  );
+}
+
+function Entry({ entry, explorerUrl }: { entry: ChatEntry; explorerUrl: string | undefined }) {
+  if (entry.kind === 'user') {
+    return (
+      <li className="msg user">
+        <Text text={entry.text} />
+      </li>
+    );
+  }
+  if (entry.kind === 'error') {
+    return (
+      <li className="msg error" role="alert" data-testid="error" data-code={entry.code}>
+        <strong>Error</strong> <code>{entry.code}</code>
+        <p>{entry.text}</p>
+      </li>
+    );
+  }
+  const { turn } = entry;
+  return (
+    <li className="msg agent" data-testid="agent-message">
+      <Text text={turn.text} />
+      {turn.images.map((image) => (
+        <figure key={image.id} className="image">
+          <a href={image.url} target="_blank" rel="noreferrer">
+            <img
+              src={image.url}
+              alt={`Generated for this prompt (${image.id})`}
+              data-testid="generated-image"
+            />
+          </a>
+          <figcaption className="mono small">{image.id}</figcaption>
+        </figure>
+      ))}
+      {turn.payments.map((receipt) => (
+        <Receipt key={receipt.transactionHash} receipt={receipt} explorerUrl={explorerUrl} />
+      ))}
+    </li>
+  );
+}
+
+function Receipt({ receipt, explorerUrl }: { receipt: PaymentReceipt; explorerUrl: string | undefined }) {
+  const link = explorerLink(receipt, explorerUrl);
+  const short = `${receipt.transactionHash.slice(0, 10)}…${receipt.transactionHash.slice(-8)}`;
+  return (
+    <div className="receipt" data-testid="receipt">
+      <span className="paid">Paid {receipt.amount} USDC</span>
+      <span className="muted small">on {receipt.network}</span>
+      {link ? (
+        <a href={link} target="_blank" rel="noreferrer" className="mono" data-testid="tx-link">
+          {short} ↗
+        </a>
+      ) : (
+        <span className="mono">{short}</span>
+      )}
+    </div>
+  );
+}
+
+function WalletPanel(props: {
+  wallet: WalletSnapshot | undefined;
+  onRefresh: () => void;
+  disabled: boolean;
+}) {
+  const { wallet } = props;
+  return (
+    <section className="panel" data-testid="wallet">
+      <div className="panel-head">
+        <h2>Wallet</h2>
+        <button type="button" className="secondary small" onClick={props.onRefresh} disabled={props.disabled}>
+          Wallet
+        </button>
+      </div>
+      {wallet ? (
+        <dl>
+          <dt>Address</dt>
+          <dd className="mono small" title={wallet.address}>
+            {wallet.address}
+          </dd>
+          <dt>Network</dt>
+          <dd>
+            {wallet.network}
+            {wallet.chainId ? ` (chain ${wallet.chainId})` : ''}
+          </dd>
+          <dt>USDC</dt>
+          <dd className="balance" data-testid="wallet-usdc">
+            {wallet.usdc ?? '—'}
+          </dd>
+          <dt>ETH</dt>
+          <dd>{wallet.eth ?? '—'}</dd>
+        </dl>
+      ) : (
+        <p className="small muted">Ask “{WALLET_PROMPT}” to see the agent's wallet and balances.</p>
+      )}
+    </section>
+  );
+}
+
+/** Plain text with http(s) URLs turned into links; no HTML from the agent is ever rendered. */
+function Text({ text }: { text: string }) {
+  const parts: ReactNode[] = [];
+  const pattern = /https?:\/\/[^\s<>()"']+/g;
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    const index = match.index ?? 0;
+    if (index > last) parts.push(text.slice(last, index));
+    parts.push(
+      <a key={index} href={match[0]} target="_blank" rel="noreferrer">
+        {match[0]}
+      </a>,
+    );
+    last = index + match[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return <p className="text">{parts}</p>;
+}

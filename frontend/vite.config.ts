@@ -1,0 +1,10 @@
+import { defineConfig } from 'vite';
+
+// No React plugin: esbuild compiles TSX with the automatic JSX runtime, which keeps the build small
+// and offline. (Fast Refresh is the only thing lost; a full reload is fine for this page.)
+export default defineConfig({
+  esbuild: { jsx: 'automatic' },
+  build: { outDir: 'dist', target: 'es2022', sourcemap: false },
+  server: { port: Number(process.env.CHAT_PORT ?? 5173), strictPort: true },
+  preview: { port: Number(process.env.CHAT_PORT ?? 5173), strictPort: true },
+});

@@ -1,0 +1,161 @@
+// The chat page in real Chromium against the real local WebSocket host, with a TEST FAKE agent:
+// UI behaviour (rendering, errors, reconnect after a drop, a drop in the middle of a turn).
+// The whole stack with the real agent is full-stack.browser.test.ts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalWebSocketHost, startLocalWebSocketHost } from '../../packages/realtime/src/index.ts';
+import { artifactPath, buildChatPage, launchChromium } from './browser.ts';
+import { startFakeAgent, TEAL_PNG_BASE64 } from './fake-agent.ts';
+
+const TX = `0x${'c3'.repeat(32)}`;
+
+function reply(text: string, extra: Record<string, unknown> = {}) {
+  return {
+    output: {
+      message: { role: 'assistant', content: [{ text }] },
+      timestamp: new Date().toISOString(),
+      model: 'test-fake-agent',
+      session_id: 'x',
+      images: {},
+      ...extra,
+    },
+  };
+}
+
+let agent: Awaited<ReturnType<typeof startFakeAgent>>;
+let host: LocalWebSocketHost;
+let browser: Browser;
+let page: Page;
+let dataDir: string;
+let staticDir: string;
+
+beforeAll(async () => {
+  [staticDir, dataDir] = await Promise.all([buildChatPage(), mkdtemp(join(tmpdir(), 'chat-page-data-'))]);
+  agent = await startFakeAgent((prompt) => {
+    if (prompt.startsWith('slow')) return { delayMs: 1500, body: reply('finally done') };
+    if (prompt.startsWith('fail'))
+      return { status: 400, body: { error: 'invalid_request', message: 'prompt refused' } };
+    if (prompt.includes('wallet')) {
+      return {
+        body: reply('Wallet Address: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8', {
+          wallet: {
+            address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+            network: 'base-sepolia',
+            chain_id: 84532,
+            eth: '1.000000',
+            usdc: '10.000000',
+          },
+        }),
+      };
+    }
+    return {
+      body: reply('Success! Your image was generated.', {
+        images: { 'img-teal': `data:image/png;base64,${TEAL_PNG_BASE64}` },
+        payments: [
+          {
+            transaction_hash: TX,
+            amount: '0.04',
+            atomic_amount: '40000',
+            network: 'base-sepolia',
+            explorer_url: `http://127.0.0.1:9/tx/${TX}`,
+          },
+        ],
+        wallet: {
+          address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+          network: 'base-sepolia',
+          chain_id: 84532,
+          eth: '1.000000',
+          usdc: '9.960000',
+        },
+      }),
+    };
+  });
+  host = await startLocalWebSocketHost({
+    port: 0,
+    agentUrl: agent.url,
+    dataDir,
+    staticDir,
+    progressIntervalMs: 200,
+  });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+  await page.goto(host.httpUrl);
+  await page.getByTestId('connection-status').and(page.locator('[data-status="open"]')).waitFor();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.stop();
+  await agent?.stop();
+  await Promise.all([dataDir, staticDir].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+}, 60_000);
+
+async function send(text: string) {
+  await page.getByTestId('prompt').fill(text);
+  await page.getByTestId('send').click();
+}
+
+describe('the chat page (fake agent)', () => {
+  it('shows the wallet panel, an inline image and a receipt link from the turn', async () => {
+    await send('What are my wallet details?');
+    await expect.poll(() => page.getByTestId('wallet-usdc').textContent()).toBe('10.000000');
+
+    await send('Generate an image of a teal square');
+    const image = page.getByTestId('generated-image');
+    await image.waitFor();
+    await expect
+      .poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBe(64);
+    expect(await image.getAttribute('src')).toContain('/sessions/');
+    expect(await page.getByTestId('tx-link').getAttribute('href')).toBe(`http://127.0.0.1:9/tx/${TX}`);
+    await expect.poll(() => page.getByTestId('wallet-usdc').textContent()).toBe('9.960000');
+    await page.waitForTimeout(400); // let the smooth scroll settle
+    await page.screenshot({ path: await artifactPath('chat-page-fake-agent.png'), fullPage: true });
+  }, 60_000);
+
+  it('shows the server error code when the agent refuses', async () => {
+    await send('fail please');
+    const error = page.getByTestId('error').last();
+    await error.waitFor();
+    expect(await error.getAttribute('data-code')).toBe('agent_error');
+    expect(await error.textContent()).toContain('prompt refused');
+  }, 60_000);
+
+  it('will not send a prompt over 1024 characters', async () => {
+    await page.getByTestId('prompt').fill('x'.repeat(1025));
+    expect(await page.getByTestId('send').isDisabled()).toBe(true);
+    await page.getByTestId('prompt').fill('');
+  }, 60_000);
+
+  it('flags a drop in the middle of a turn, reconnects, and the turn ran once', async () => {
+    const before = agent.prompts.length;
+    await send('slow turn');
+    await page.getByTestId('working').waitFor();
+    const restarted = restartHost();
+    const error = page.locator('[data-testid="error"][data-code="connection_lost"]');
+    await error.waitFor();
+    await restarted;
+    await page.locator('[data-testid="connection-status"][data-status="open"]').waitFor({ timeout: 20_000 });
+    await expect.poll(() => agent.completed(), { timeout: 5_000 }).toBe(agent.prompts.length);
+    expect(agent.prompts.length - before).toBe(1);
+
+    await send('What are my wallet details?');
+    await expect.poll(() => page.getByTestId('agent-message').count()).toBe(3);
+  }, 60_000);
+});
+
+/** A server-side drop: the host goes away (closing every socket) and comes back on the same port. */
+async function restartHost() {
+  const port = Number(new URL(host.httpUrl).port);
+  await host.stop();
+  host = await startLocalWebSocketHost({
+    port,
+    agentUrl: agent.url,
+    dataDir,
+    staticDir,
+    progressIntervalMs: 200,
+  });
+}
