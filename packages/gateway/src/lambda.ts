@@ -1,0 +1,53 @@
+/**
+ * Lambda entrypoint (API Gateway HTTP/REST → `hono/aws-lambda`): DynamoDB payment store, S3 images
+ * with presigned URLs, Nova Canvas (or the local generator if IMAGE_GENERATOR=local), the
+ * configured facilitator. Wiring happens once per container.
+ */
+
+import { createImageGenerator } from '@agentic-payments/imaging';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { handle } from 'hono/aws-lambda';
+import { createViemChainReader } from './chain-reader.ts';
+import { loadGatewayConfig } from './config.ts';
+import { createApp } from './create-app.ts';
+import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';
+import { createHttpFacilitatorClient } from './facilitator-client.ts';
+import { createJsonLogger } from './logger.ts';
+import { createS3ImageStore } from './s3-image-store.ts';
+
+const config = loadGatewayConfig();
+if (config.IMAGE_BUCKET === undefined) {
+  throw new Error('invalid gateway configuration: IMAGE_BUCKET: required on Lambda');
+}
+const clock = { now: () => Date.now() };
+
+const app = createApp({
+  config: {
+    sellerAddress: config.SELLER_ADDRESS,
+    network: config.NETWORK,
+    explorerUrl: config.EXPLORER_URL,
+    publicUrl: config.PUBLIC_URL,
+  },
+  paymentStore: createDynamoDbPaymentStore({
+    client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+    tableName: config.PAYMENT_TABLE,
+  }),
+  facilitator: createHttpFacilitatorClient({
+    url: config.FACILITATOR_URL,
+    kind: config.FACILITATOR_KIND,
+    cdpApiKeyId: config.CDP_API_KEY_ID,
+    cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+  }),
+  imageGenerator: createImageGenerator({ kind: config.IMAGE_GENERATOR, region: config.AWS_REGION }),
+  imageStore: createS3ImageStore({
+    client: new S3Client({ region: config.AWS_REGION }),
+    bucket: config.IMAGE_BUCKET,
+    now: clock.now,
+  }),
+  clock,
+  logger: createJsonLogger(),
+  chain: config.RPC_URL === undefined ? undefined : createViemChainReader({ rpcUrl: config.RPC_URL }),
+});
+
+export const handler = handle(app);

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createImageGenerator, type ImageGenerator } from '@agentic-payments/imaging';
+import type { NetworkId } from '@agentic-payments/x402';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { serve } from '@hono/node-server';
+import { type ChainReader, createViemChainReader } from './chain-reader.ts';
+import { createApp } from './create-app.ts';
+import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
+import {
+  createHttpFacilitatorClient,
+  type FacilitatorClient,
+  type FacilitatorKind,
+} from './facilitator-client.ts';
+import { type LocalDynamo, startLocalDynamo } from './local-dynamo.ts';
+import { createLocalImageStore } from './local-image-store.ts';
+import { createJsonLogger, type Logger } from './logger.ts';
+import type { PaymentStore } from './payment-store.ts';
+
+export interface StartGatewayOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly host?: string;
+  readonly sellerAddress: `0x${string}`;
+  readonly network: NetworkId;
+  readonly facilitatorUrl: string;
+  readonly facilitatorKind?: FacilitatorKind;
+  readonly cdpApiKeyId?: string | undefined;
+  readonly cdpApiKeySecret?: string | undefined;
+  /** Local state (dynalite under `payments/`, images under `images/`). */
+  readonly dataDir: string;
+  readonly paymentTable?: string;
+  /** A DynamoDB (or shared dynalite) endpoint; unset → start the embedded dynalite under dataDir. */
+  readonly dynamodbEndpoint?: string | undefined;
+  readonly awsRegion?: string;
+  readonly imageGenerator?: ImageGenerator;
+  readonly imageUrlSecret?: string | undefined;
+  readonly publicUrl?: string | undefined;
+  readonly explorerUrl?: string | undefined;
+  /** JSON-RPC for settlement recovery (receipt / authorizationState reads). */
+  readonly rpcUrl?: string | undefined;
+  readonly facilitator?: FacilitatorClient;
+  readonly paymentStore?: PaymentStore;
+  readonly logger?: Logger;
+  readonly clock?: { now(): number };
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  /** The DynamoDB endpoint in use (the embedded dynalite's, when it was started here). */
+  readonly dynamodbEndpoint: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the gateway on Node: the embedded defaults are dynalite under `dataDir/payments`, images
+ * under `dataDir/images` and the local procedural generator.
+ *
+ * @example
+ * const gateway = await startGateway({ port: 0, sellerAddress, network: 'devnet', facilitatorUrl, dataDir });
+ * await fetch(`${gateway.url}/health`);
+ * await gateway.stop();
+ */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const logger = options.logger ?? createJsonLogger();
+  const clock = options.clock ?? { now: () => Date.now() };
+  let localDynamo: LocalDynamo | undefined;
+  let dynamo: DynamoDBClient | undefined;
+  let paymentStore = options.paymentStore;
+  let endpoint = options.dynamodbEndpoint;
+  if (paymentStore === undefined) {
+    if (endpoint === undefined) {
+      localDynamo = await startLocalDynamo({ dataDir: options.dataDir, port: 0 });
+      endpoint = localDynamo.endpoint;
+      logger.info('local_dynamodb_started', {
+        endpoint,
+        engine: 'dynalite',
+        dir: `${options.dataDir}/payments`,
+      });
+    }
+    const local = localDynamo !== undefined || /^http:\/\/(127\.0\.0\.1|localhost)/.test(endpoint);
+    dynamo = new DynamoDBClient({
+      endpoint,
+      region: options.awsRegion ?? 'us-east-1',
+      // dynalite accepts any credentials; real endpoints use the default provider chain.
+      ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    });
+    const tableName = options.paymentTable ?? 'payments';
+    if (local) await ensurePaymentTable(dynamo, tableName);
+    paymentStore = createDynamoDbPaymentStore({ client: dynamo, tableName });
+  }
+
+  const host = options.host ?? '127.0.0.1';
+  // Bind first so the public URL (signed image links) knows the port.
+  let app: ReturnType<typeof createApp> | undefined;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch: (request, env) =>
+          app === undefined ? new Response('starting', { status: 503 }) : app.fetch(request, env),
+        port: options.port,
+        hostname: host,
+      },
+      () => resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const publicUrl = options.publicUrl ?? url;
+
+  const imageUrlSecret = options.imageUrlSecret ?? randomBytes(32).toString('hex');
+  if (options.imageUrlSecret === undefined) {
+    logger.warn('image_url_secret_generated', {
+      note: 'IMAGE_URL_SECRET unset: image links expire at restart',
+    });
+  }
+  const imageGenerator = options.imageGenerator ?? createImageGenerator({ kind: 'local' });
+  const chain: ChainReader | undefined =
+    options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
+  app = createApp({
+    config: {
+      sellerAddress: options.sellerAddress,
+      network: options.network,
+      explorerUrl: options.explorerUrl,
+      publicUrl,
+    },
+    paymentStore,
+    facilitator:
+      options.facilitator ??
+      createHttpFacilitatorClient({
+        url: options.facilitatorUrl,
+        kind: options.facilitatorKind ?? 'ours',
+        cdpApiKeyId: options.cdpApiKeyId,
+        cdpApiKeySecret: options.cdpApiKeySecret,
+      }),
+    imageGenerator,
+    imageStore: createLocalImageStore({ dataDir: options.dataDir, publicUrl, secret: imageUrlSecret }),
+    clock,
+    logger,
+    chain,
+  });
+  logger.info('listening', {
+    url,
+    network: options.network,
+    facilitator: options.facilitatorUrl,
+    generator: imageGenerator.name,
+  });
+
+  return {
+    url,
+    dynamodbEndpoint: endpoint,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+      dynamo?.destroy();
+      await localDynamo?.stop();
+    },
+  };
+}
