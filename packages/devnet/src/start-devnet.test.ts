@@ -161,5 +161,22 @@ describe('startDevnet', () => {
     expect(await devnet.usdcBalance(devnet.accounts.agent.address)).toBe(before - 1_234_567n);
     expect(await devnet.usdcBalance(devnet.accounts.seller.address)).toBe(1_234_567n);
     expect(await devnet.ethBalance(devnet.payer(0).address)).toBe(10n ** 16n);
+    // history survives too, so explorer links made before the restart keep working
+    expect((await devnet.publicClient.getTransactionReceipt({ hash })).status).toBe('success');
+  });
+
+  it('after a kill -9 restarts from the last periodic dump (state interval 1 s)', async () => {
+    await devnet.mintUsdc(devnet.accounts.seller.address, 4_321n);
+    const expected = await devnet.usdcBalance(devnet.accounts.seller.address);
+    await new Promise((resolve) => setTimeout(resolve, 2_200)); // > one --state-interval
+    const pid = devnet.anvilPid;
+    if (pid === undefined) throw new Error('anvil has no pid');
+    process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await devnet.stop(); // cleans up; anvil is already gone
+
+    devnet = await startDevnet({ dataDir, port: 0, quiet: true });
+    expect(devnet.initialised).toBe(false);
+    expect(await devnet.usdcBalance(devnet.accounts.seller.address)).toBe(expected);
   });
 });

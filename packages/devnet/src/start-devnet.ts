@@ -46,6 +46,8 @@ export interface Devnet extends DevnetClient {
   initialised: boolean;
   /** Milliseconds from spawning anvil to ready (funded, USDC in place). */
   startMs: number;
+  /** Process id of anvil (for diagnostics and the crash-recovery test). */
+  anvilPid: number | undefined;
   /** Stops the explorer and anvil; anvil dumps its state on the way out. Idempotent. */
   stop(): Promise<void>;
 }
@@ -92,6 +94,12 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
   const rpcUrl = `http://${anvil.host}:${anvil.port}`;
   let explorer: { url: string; stop(): Promise<void> } | undefined;
   let stopped = false;
+  anvil.child.once('exit', (code, signal) => {
+    if (!stopped)
+      log(
+        `devnet: anvil exited unexpectedly (${signal ?? `code ${code}`}); state up to the last dump is in ${stateDir}`,
+      );
+  });
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
@@ -110,7 +118,15 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
     log(
       `devnet ready in ${startMs} ms at ${rpcUrl} (chain id ${DEVNET_CHAIN_ID}, USDC ${USDC_ADDRESS}, ${initialised ? 'fresh chain' : `state restored from ${stateDir}`})`,
     );
-    return { ...client, explorerUrl: explorer?.url, stateDir, initialised, startMs, stop };
+    return {
+      ...client,
+      explorerUrl: explorer?.url,
+      stateDir,
+      initialised,
+      startMs,
+      anvilPid: anvil.child.pid,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
