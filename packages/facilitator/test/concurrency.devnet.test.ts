@@ -1,0 +1,78 @@
+import type { PaymentPayload } from '@x402/core/types';
+import type { Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type FacilitatorFixture,
+  freshSeller,
+  PRICE,
+  postJson,
+  requirementsV2,
+  signV2,
+  startFixture,
+} from './devnet-helpers.ts';
+
+let fx: FacilitatorFixture;
+
+beforeAll(async () => {
+  fx = await startFixture();
+});
+
+afterAll(async () => {
+  await fx?.facilitator.stop();
+});
+
+const settle = (paymentPayload: PaymentPayload) =>
+  postJson(`${fx.facilitator.url}/settle`, {
+    x402Version: 2,
+    paymentPayload,
+    paymentRequirements: paymentPayload.accepted,
+  });
+
+describe('concurrent settlements', () => {
+  it('settles 50 distinct payers at once, each once, with 50 distinct settler nonces', async () => {
+    const payers = await fx.devnet.fundPayers(50, 1_000_000n);
+    const seller = freshSeller();
+    const payloads = await Promise.all(
+      payers.map((payer) => signV2(payer, requirementsV2(fx.devnet, seller))),
+    );
+    const resyncsBefore = fx.facilitator.stats().nonceResyncs;
+
+    const started = performance.now();
+    const answers = await Promise.all(payloads.map(settle));
+    const elapsedMs = performance.now() - started;
+
+    expect(answers.map((a) => [a.status, a.json.success, a.json.errorReason])).toStrictEqual(
+      payers.map(() => [200, true, undefined]),
+    );
+    const hashes = answers.map((a) => a.json.transaction as Hex);
+    expect(new Set(hashes).size).toBe(50);
+    const transactions = await Promise.all(
+      hashes.map((hash) => fx.devnet.publicClient.getTransaction({ hash })),
+    );
+    const nonces = transactions.map((tx) => tx.nonce).sort((a, b) => a - b);
+    const first = nonces[0] ?? -1;
+    expect(nonces).toStrictEqual(Array.from({ length: 50 }, (_, i) => first + i));
+    expect(transactions.every((tx) => tx.from.toLowerCase() === fx.settler.address.toLowerCase())).toBe(true);
+    expect(fx.facilitator.stats().nonceResyncs).toBe(resyncsBefore);
+    expect(await fx.devnet.usdcBalance(seller)).toBe(50n * PRICE);
+    // Generous bound for a loaded 2-core machine; the point is "no stall", not a benchmark.
+    expect(elapsedMs).toBeLessThan(15_000);
+  });
+
+  it('settles one authorization sent 20 times at once exactly once', async () => {
+    const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
+    if (!payer) throw new Error('no payer');
+    const seller = freshSeller();
+    const payload = await signV2(payer, requirementsV2(fx.devnet, seller));
+
+    const answers = await Promise.all(Array.from({ length: 20 }, () => settle(payload)));
+
+    const successes = answers.filter((a) => a.json.success === true);
+    expect(successes).toHaveLength(1);
+    expect(answers.filter((a) => a.json.success === false).map((a) => a.json.errorReason)).toStrictEqual(
+      Array.from({ length: 19 }, () => 'authorization_already_used'),
+    );
+    expect(await fx.devnet.usdcBalance(seller)).toBe(PRICE);
+    expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - PRICE);
+  });
+});
