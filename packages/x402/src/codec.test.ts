@@ -9,12 +9,14 @@ import {
   encodePaymentHeader,
   encodePaymentRequiredHeader,
   encodePaymentResponseHeader,
+  readPaymentRequired,
 } from './codec.ts';
 import { AppError, isAppError } from './errors.ts';
 import {
   buildAuthorization,
   buildPaymentPayloadV1,
   buildPaymentPayloadV2,
+  buildPaymentRequiredV1,
   buildPaymentRequiredV2,
   buildRequirementsV2,
   buildSettleResponse,
@@ -309,5 +311,38 @@ describe('PAYMENT-RESPONSE codec', () => {
   it('rejects a response without network', () => {
     const { network: _missing, ...rest } = buildSettleResponse();
     expect(failure(() => decodePaymentResponseHeader(rawHeader(rest))).code).toBe('header_invalid');
+  });
+});
+
+describe('readPaymentRequired', () => {
+  it('prefers the v2 header over the v1 body', () => {
+    const v2 = buildPaymentRequiredV2();
+    expect(
+      readPaymentRequired({ header: encodePaymentRequiredHeader(v2), body: buildPaymentRequiredV1() }),
+    ).toStrictEqual(v2);
+  });
+
+  it('falls back to the v1 body', () => {
+    expect(readPaymentRequired({ header: null, body: buildPaymentRequiredV1() })).toStrictEqual(
+      buildPaymentRequiredV1(),
+    );
+  });
+
+  it('reports a bad header even when a good body is present', () => {
+    expect(failure(() => readPaymentRequired({ header: '%%%', body: buildPaymentRequiredV1() })).code).toBe(
+      'header_not_base64',
+    );
+  });
+
+  it('throws header_missing when neither is present', () => {
+    expect(failure(() => readPaymentRequired({ header: undefined, body: { error: 'nope' } }))).toMatchObject({
+      code: 'header_missing',
+      httpStatus: 402,
+    });
+  });
+
+  it('throws header_invalid for a malformed v1 body', () => {
+    const body = { ...buildPaymentRequiredV1(), accepts: [{ scheme: 'exact' }] };
+    expect(failure(() => readPaymentRequired({ header: '', body })).code).toBe('header_invalid');
   });
 });

@@ -4,6 +4,8 @@ import { DEFAULT_MAX_HEADER_BYTES } from './headers.ts';
 import {
   PaymentPayload,
   type PaymentPayload as PaymentPayloadType,
+  PaymentRequiredV1,
+  type PaymentRequiredV1 as PaymentRequiredV1Type,
   PaymentRequiredV2,
   type PaymentRequiredV2 as PaymentRequiredV2Type,
   SettleResponse,
@@ -224,4 +226,43 @@ export function decodePaymentResponseHeader(
   options: DecodeHeaderOptions = {},
 ): SettleResponseType {
   return decodeHeader(raw, SettleResponse, { headerName: 'PAYMENT-RESPONSE', ...options });
+}
+
+export interface ReadPaymentRequiredParameters {
+  /** Value of the `PAYMENT-REQUIRED` response header, if any. */
+  header: string | null | undefined;
+  /** The parsed JSON body of the 402 response, if any. */
+  body?: unknown;
+}
+
+/**
+ * Reads a 402 response the way the official client does: the v2 `PAYMENT-REQUIRED` header wins;
+ * without it, the body must be a v1 402 body. A bad header is reported with the codec's codes; a
+ * missing header with an invalid body is `header_missing` (402) or `header_invalid`.
+ *
+ * @example
+ * const required = readPaymentRequired({ header: res.headers.get('PAYMENT-REQUIRED'), body: await res.json() });
+ */
+export function readPaymentRequired(
+  parameters: ReadPaymentRequiredParameters,
+): PaymentRequiredV1Type | PaymentRequiredV2Type {
+  const header = typeof parameters.header === 'string' ? parameters.header.trim() : '';
+  if (header.length > 0) return decodePaymentRequiredHeader(header);
+  const body = parameters.body;
+  if (!isRecord(body) || body.x402Version !== 1) {
+    throw new AppError(
+      X402_ERROR_CODES.headerMissing,
+      'the 402 response has no PAYMENT-REQUIRED header and no x402 v1 body',
+      { httpStatus: 402 },
+    );
+  }
+  const result = PaymentRequiredV1.safeParse(body);
+  if (!result.success) {
+    const { message, issues } = summarizeIssues(result.error);
+    throw new AppError(X402_ERROR_CODES.headerInvalid, `the x402 v1 402 body is invalid: ${message}`, {
+      cause: result.error,
+      details: { issues },
+    });
+  }
+  return result.data;
 }

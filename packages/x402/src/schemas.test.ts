@@ -8,6 +8,7 @@ import {
   FacilitatorRequestV2,
   HexBytes,
   PaymentPayload,
+  PaymentRequired,
   PaymentRequiredV1,
   PaymentRequirementsV1,
   PaymentRequirementsV2,
@@ -87,6 +88,11 @@ describe('server-sent shapes are lenient', () => {
       error: 'Payment required',
     };
     expect(PaymentRequiredV1.parse(body)).toStrictEqual(body);
+  });
+
+  it('discriminates 402 objects by version', () => {
+    expect(PaymentRequired.parse(buildPaymentRequiredV1()).x402Version).toBe(1);
+    expect(PaymentRequired.safeParse({ ...buildPaymentRequiredV1(), x402Version: 2 }).success).toBe(false);
   });
 
   it('rejects a 402 body without any accepted requirement', () => {

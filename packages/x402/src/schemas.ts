@@ -141,6 +141,10 @@ export const PaymentRequiredV2 = z.object({
 });
 export type PaymentRequiredV2 = z.infer<typeof PaymentRequiredV2>;
 
+/** A 402 of either version: the v2 `PAYMENT-REQUIRED` object or the v1 JSON body. */
+export const PaymentRequired = z.discriminatedUnion('x402Version', [PaymentRequiredV1, PaymentRequiredV2]);
+export type PaymentRequired = z.infer<typeof PaymentRequired>;
+
 // ---------------------------------------------------------------------------------------------
 // exact-EVM payment payloads (client → server, strict)
 
