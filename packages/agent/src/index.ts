@@ -1,1 +1,12 @@
-export {};
+export { AgentRuntime, type InvocationOutput } from './agent-runtime.ts';
+export { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
+export { createApp, SESSION_HEADER } from './app.ts';
+export { type AgentConfig, configError, loadConfig } from './config.ts';
+export { FileSessionMemory } from './file-session-memory.ts';
+export { OFFLINE_PLANNER_ID, OfflinePlannerModel, planNextAction } from './offline-planner.ts';
+export { createGuardedSigner, createPaidFetch, PaymentRefusedError } from './payment-client.ts';
+export type { SessionMemory } from './session-memory.ts';
+export { evaluatePayment, type SpendingPolicy } from './spending-policy.ts';
+export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
+export { TOOL_NAMES } from './tools.ts';
+export { type AgentWallet, createAgentWallet, disableAgentKitAnalytics } from './wallet.ts';

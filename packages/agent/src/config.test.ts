@@ -1,0 +1,80 @@
+import { isAppError } from '@agentic-payments/x402';
+import { describe, expect, it } from 'vitest';
+import { DEVNET_AGENT_KEY, DEVNET_SELLER_ADDRESS, loadConfig } from './config.ts';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (isAppError(error)) return (error.details?.problems as string[]) ?? [];
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('defaults to the devnet, the offline planner, auto consent and the seed limits', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.network.id).toBe('devnet');
+    expect(config.model).toStrictEqual({ kind: 'offline-planner' });
+    expect(config.maxPayment).toBe(100_000n);
+    expect(config.sessionBudget).toBe(1_000_000n);
+    expect(config.consentMode).toBe('auto');
+    expect(config.wallet).toStrictEqual({ kind: 'private-key', privateKey: DEVNET_AGENT_KEY });
+    expect(config.sellerAddress).toBe(DEVNET_SELLER_ADDRESS);
+    expect(config.memory).toStrictEqual({ kind: 'file', dataDir: '.data' });
+  });
+
+  it('names every wrong variable at once', () => {
+    const problems = problemsOf({
+      AGENT_PORT: 'eighty',
+      MAX_PAYMENT_USDC: '-1',
+      SESSION_BUDGET_USDC: '0.1234567',
+      CONSENT_MODE: 'maybe',
+      AGENT_MODEL: 'gpt',
+      SELLER_ADDRESS: '0x123',
+    });
+    for (const name of [
+      'AGENT_PORT',
+      'MAX_PAYMENT_USDC',
+      'SESSION_BUDGET_USDC',
+      'CONSENT_MODE',
+      'AGENT_MODEL',
+      'SELLER_ADDRESS',
+    ]) {
+      expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
+    }
+  });
+
+  it('refuses a devnet key for a non-loopback RPC', () => {
+    const problems = problemsOf({
+      RPC_URL: 'https://sepolia.base.org',
+      AGENT_PRIVATE_KEY: DEVNET_AGENT_KEY,
+      SELLER_ADDRESS: DEVNET_SELLER_ADDRESS,
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^AGENT_PRIVATE_KEY: /);
+  });
+
+  it('requires a wallet and a seller off the devnet', () => {
+    const problems = problemsOf({ RPC_URL: 'https://sepolia.base.org', NETWORK: 'base-sepolia' });
+    expect(problems.map((p) => p.split(':')[0])).toStrictEqual(['AGENT_PRIVATE_KEY', 'SELLER_ADDRESS']);
+  });
+
+  it('requires all three CDP credentials together', () => {
+    const problems = problemsOf({ CDP_API_KEY_ID: 'id' });
+    expect(problems.map((p) => p.split(':')[0])).toStrictEqual(['CDP_API_KEY_SECRET', 'CDP_WALLET_SECRET']);
+  });
+
+  it('uses AgentCore Memory and Bedrock when configured', () => {
+    const config = loadConfig({
+      MEMORY_ID: 'mem-1',
+      AGENT_MODEL: 'bedrock',
+      AWS_REGION: 'us-west-2',
+      BEDROCK_MODEL_ID: 'arn:profile',
+    });
+    expect(config.memory).toStrictEqual({ kind: 'agentcore', memoryId: 'mem-1', region: 'us-west-2' });
+    expect(config.model).toStrictEqual({ kind: 'bedrock', modelId: 'arn:profile', region: 'us-west-2' });
+  });
+});

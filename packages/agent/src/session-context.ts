@@ -1,0 +1,27 @@
+import type { ImageAnalyzer } from '@agentic-payments/imaging';
+import type { AgentConfig } from './config.ts';
+import type { PaymentReceipt, SessionRecord } from './session-state.ts';
+import type { SpendingPolicy } from './spending-policy.ts';
+import type { AgentWallet } from './wallet.ts';
+
+/** Process-wide dependencies the tools use; none of them holds session state. */
+export interface AgentDeps {
+  config: AgentConfig;
+  policy: SpendingPolicy;
+  wallet: AgentWallet;
+  analyzer: ImageAnalyzer;
+  fetch: typeof globalThis.fetch;
+  now: () => Date;
+  newId: () => string;
+  log: (entry: Record<string, unknown>) => void;
+}
+
+/** One session's live state during a turn; tools read and write only this. */
+export interface SessionContext {
+  record: SessionRecord;
+  /** The latest user text of this turn, for the confirm-mode consent check. */
+  latestUserText: string;
+  /** Receipts and images produced in this turn (the reply's `payments` and `images`). */
+  turnPayments: PaymentReceipt[];
+  turnImageIds: string[];
+}

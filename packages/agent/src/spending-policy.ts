@@ -1,0 +1,106 @@
+import type { NetworkInfo } from '@agentic-payments/x402';
+import { formatUsdc } from '@agentic-payments/x402';
+import { getAddress, isAddress } from 'viem';
+
+/** What the operator configured; the model can change none of it. */
+export interface SpendingPolicy {
+  network: NetworkInfo;
+  sellerAddress: `0x${string}`;
+  /** MAX_PAYMENT_USDC, atomic. */
+  maxPayment: bigint;
+  /** SESSION_BUDGET_USDC, atomic. */
+  sessionBudget: bigint;
+}
+
+/** What the session allows right now: the user-authorized estimate and what it already spent. */
+export interface SpendingState {
+  /** The estimate the user authorized (atomic), or undefined when nothing is authorized. */
+  authorizedAmount: bigint | undefined;
+  spent: bigint;
+}
+
+/** A payment the x402 client is about to sign. */
+export interface PaymentIntent {
+  amount: bigint;
+  payTo: string;
+  asset: string;
+  /** x402 v2 CAIP-2 id ("eip155:84532") or v1 name ("base-sepolia"). */
+  network: string;
+  /** EIP-712 domain chain id, when known (the signing boundary knows it). */
+  chainId?: number;
+}
+
+export type PolicyRejection =
+  | 'not_authorized'
+  | 'amount_exceeds_authorization'
+  | 'pay_to_not_seller'
+  | 'asset_not_usdc'
+  | 'network_mismatch'
+  | 'amount_exceeds_payment_cap'
+  | 'session_budget_exceeded'
+  | 'invalid_amount';
+
+export type PolicyDecision = { allowed: true } | { allowed: false; reason: PolicyRejection; message: string };
+
+function sameAddress(a: string, b: string): boolean {
+  return (
+    isAddress(a, { strict: false }) && isAddress(b, { strict: false }) && getAddress(a) === getAddress(b)
+  );
+}
+
+/**
+ * The spending rules that hold below the model (DESIGN.md "Safety rules"). Pure: the x402 client's
+ * policy hook and the signing boundary both call it, so the two can never disagree.
+ *
+ * @example
+ * evaluatePayment(policy, { authorizedAmount: 40_000n, spent: 0n }, { amount: 40_000n, payTo, asset, network: 'eip155:84532' });
+ */
+export function evaluatePayment(
+  policy: SpendingPolicy,
+  state: SpendingState,
+  intent: PaymentIntent,
+): PolicyDecision {
+  const reject = (reason: PolicyRejection, message: string): PolicyDecision => ({
+    allowed: false,
+    reason,
+    message,
+  });
+  if (intent.amount <= 0n) return reject('invalid_amount', 'payment amount must be positive');
+  if (intent.network !== policy.network.caip2 && intent.network !== policy.network.v1Name) {
+    return reject(
+      'network_mismatch',
+      `payment network ${intent.network} is not the configured ${policy.network.v1Name}`,
+    );
+  }
+  if (intent.chainId !== undefined && intent.chainId !== policy.network.chainId) {
+    return reject('network_mismatch', `chain id ${intent.chainId} is not ${policy.network.chainId}`);
+  }
+  if (!sameAddress(intent.asset, policy.network.usdcAddress)) {
+    return reject('asset_not_usdc', `asset ${intent.asset} is not USDC on ${policy.network.displayName}`);
+  }
+  if (!sameAddress(intent.payTo, policy.sellerAddress)) {
+    return reject('pay_to_not_seller', `payee ${intent.payTo} is not the configured seller`);
+  }
+  if (state.authorizedAmount === undefined) {
+    return reject('not_authorized', 'no payment has been authorized for the current request');
+  }
+  if (intent.amount > state.authorizedAmount) {
+    return reject(
+      'amount_exceeds_authorization',
+      `amount ${formatUsdc(intent.amount)} USDC exceeds the authorized estimate of ${formatUsdc(state.authorizedAmount)} USDC`,
+    );
+  }
+  if (intent.amount > policy.maxPayment) {
+    return reject(
+      'amount_exceeds_payment_cap',
+      `amount ${formatUsdc(intent.amount)} USDC exceeds the per-payment cap of ${formatUsdc(policy.maxPayment)} USDC`,
+    );
+  }
+  if (state.spent + intent.amount > policy.sessionBudget) {
+    return reject(
+      'session_budget_exceeded',
+      `this session has spent ${formatUsdc(state.spent)} of its ${formatUsdc(policy.sessionBudget)} USDC budget; ${formatUsdc(intent.amount)} more would exceed it`,
+    );
+  }
+  return { allowed: true };
+}
