@@ -102,12 +102,25 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
     schema: z.ZodType<T>,
     timeoutMs: number,
   ): Promise<T> {
+    let auth: Record<string, string>;
+    try {
+      auth = await authHeaders(method, path);
+    } catch (error) {
+      throw new AppError(
+        'invalid_config',
+        'could not create the CDP facilitator JWT (check CDP_API_KEY_SECRET)',
+        {
+          httpStatus: 500,
+          cause: error,
+        },
+      );
+    }
     let response: Response;
     let text: string;
     try {
       response = await doFetch(`${base}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', ...(await authHeaders(method, path)) },
+        headers: { 'content-type': 'application/json', ...auth },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -37,6 +37,7 @@ import { createSigner } from 'x402/types';
 import { wrapFetchWithPayment as wrapFetchWithPaymentV1 } from 'x402-fetch';
 import { createMemoryLogger } from '../src/logger.ts';
 import { type StartGatewayOptions, startGateway } from '../src/start-gateway.ts';
+import { closedPortUrl } from './closed-port.ts';
 
 const provided = inject('devnet');
 const network = getNetwork('devnet');
@@ -111,6 +112,7 @@ async function signedHeader(
     validBefore?: bigint;
     validAfter?: bigint;
     nonce?: Hex;
+    signerKey?: Hex;
   } = {},
 ) {
   const now = BigInt(Math.floor(Date.now() / 1000));
@@ -123,7 +125,7 @@ async function signedHeader(
     validBefore: overrides.validBefore ?? now + 300n,
     nonce: overrides.nonce ?? createAuthorizationNonce(),
   };
-  const signature = await privateKeyToAccount(payer.privateKey).signTypedData(
+  const signature = await privateKeyToAccount(overrides.signerKey ?? payer.privateKey).signTypedData(
     transferWithAuthorizationTypedData({
       chainId: overrides.chainId ?? network.chainId,
       verifyingContract: provided.usdcAddress,
@@ -299,6 +301,19 @@ describe('rejections on the devnet move no USDC', () => {
   const cases: Array<[string, number, string, (payer: DevnetAccount, seller: Address) => Promise<string>]> = [
     ['underpayment', 402, 'insufficient_payment', (p, s) => signedHeader(p, s, { value: 10_000n })],
     [
+      'wrong payTo',
+      402,
+      'pay_to_mismatch',
+      (p) => signedHeader(p, privateKeyToAccount(generatePrivateKey()).address),
+    ],
+    [
+      'bad signature (another key signed for the payer)',
+      402,
+      'invalid_exact_evm_signature',
+      (p, s) => signedHeader(p, s, { signerKey: generatePrivateKey() }),
+    ],
+    ['non-base64 header', 402, 'header_not_base64', async () => '***not base64***'],
+    [
       'wrong chain in the signature',
       402,
       'invalid_exact_evm_signature',
@@ -347,7 +362,7 @@ describe('rejections on the devnet move no USDC', () => {
   });
 
   it('facilitator down → 503 facilitator_unavailable and nothing settled', async () => {
-    const gw = await gateway({ facilitatorUrl: 'http://127.0.0.1:9' });
+    const gw = await gateway({ facilitatorUrl: await closedPortUrl() });
     const payer = await fundedPayer();
     const before = await devnet.usdcBalance(payer.address);
     const res = await post(gw.url, requestBody(), {
@@ -391,7 +406,7 @@ describe('rejections on the devnet move no USDC', () => {
     expect(res.status).toBe(402);
     const json = (await res.json()) as Record<string, unknown>;
     expect(json).not.toHaveProperty('image');
-    expect(typeof json.error).toBe('string');
+    expect(json.error).toBe('invalid_exact_evm_insufficient_balance');
     expect(await transfers(payer.address, gw.seller)).toHaveLength(0);
   });
 });
