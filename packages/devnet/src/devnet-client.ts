@@ -48,6 +48,35 @@ export function assertLoopbackRpc(rpcUrl: string): void {
   }
 }
 
+const queues = new Map<string, Promise<unknown>>();
+
+/** Runs `task` after every earlier task for the same key has settled (a per-process FIFO). */
+function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const result = (queues.get(key) ?? Promise.resolve()).then(task, task);
+  const tail = result.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
+
+const NONCE_CLASH =
+  /nonce too low|nonce.*lower than the current|already known|replacement transaction underpriced/i;
+
+async function retryOnNonceClash<T>(send: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const text =
+        error instanceof Error ? `${error.message} ${String((error as { details?: unknown }).details)}` : '';
+      if (attempt >= attempts || !NONCE_CLASH.test(text)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(Math.random() * 20) * attempt));
+    }
+  }
+}
+
 export function createDevnetClient({
   rpcUrl,
   firstPayerIndex = FIRST_PAYER_INDEX,
@@ -65,16 +94,21 @@ export function createDevnetClient({
     return deriveDevnetAccount(firstPayerIndex + i);
   };
 
-  // Sent from anvil's unlocked deployer account (eth_sendTransaction): anvil assigns the nonce, so
-  // concurrent callers in different processes never race on it.
+  // Sent from anvil's unlocked deployer account (eth_sendTransaction, anvil signs). anvil's nonce
+  // assignment races under concurrent sends, so sends are serialised per RPC in this process and
+  // retried on a nonce clash with another process.
   const sendMint = (to: Address, amount: bigint): Promise<Hash> =>
-    wallet.writeContract({
-      account: DEVNET_ACCOUNTS.deployer.address,
-      address: USDC_ADDRESS,
-      abi: usdcAbi,
-      functionName: 'mint',
-      args: [to, amount],
-    });
+    serialised(rpcUrl, () =>
+      retryOnNonceClash(() =>
+        wallet.writeContract({
+          account: DEVNET_ACCOUNTS.deployer.address,
+          address: USDC_ADDRESS,
+          abi: usdcAbi,
+          functionName: 'mint',
+          args: [to, amount],
+        }),
+      ),
+    );
 
   const waitOk = async (hash: Hash, what: string): Promise<void> => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });

@@ -120,6 +120,32 @@ describe('startDevnet', () => {
     expect(await devnet.usdcBalance(payer.address)).toBe(7n);
   });
 
+  it('lands concurrent mints from several clients (anvil nonce races are absorbed)', async () => {
+    const remote = connectDevnet({ rpcUrl: devnet.rpcUrl });
+    const target = devnet.payer(700).address;
+    const [payers] = await Promise.all([
+      remote.fundPayers(3, 11n),
+      ...Array.from({ length: 8 }, () => devnet.mintUsdc(target, 5n)),
+      ...Array.from({ length: 4 }, () => remote.mintUsdc(target, 1n)),
+    ]);
+    expect(await devnet.usdcBalance(target)).toBe(44n);
+    for (const payer of payers) expect(await devnet.usdcBalance(payer.address)).toBe(11n);
+  });
+
+  it('reports a missing anvil binary in one clear line', async () => {
+    const previous = process.env.ANVIL_BINARY;
+    process.env.ANVIL_BINARY = '/nonexistent/anvil';
+    try {
+      await expect(startDevnet({ quiet: true })).rejects.toMatchObject({
+        code: 'anvil_binary_missing',
+        message: 'devnet: ANVIL_BINARY=/nonexistent/anvil does not exist',
+      });
+    } finally {
+      if (previous === undefined) delete process.env.ANVIL_BINARY;
+      else process.env.ANVIL_BINARY = previous;
+    }
+  });
+
   it('refuses a non-loopback RPC', () => {
     expect(() => connectDevnet({ rpcUrl: 'https://sepolia.base.org' })).toThrow(DevnetError);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Address, createWalletClient, type Hash, type Hex, http, pad } from 'viem';
 import { DEVNET_ACCOUNTS } from './accounts.ts';
-import { spawnAnvil } from './anvil.ts';
+import { type AnvilProcess, spawnAnvil } from './anvil.ts';
 import { multicall3Bytecode } from './artifacts/multicall3.ts';
 import { usdcAbi, usdcBytecode } from './artifacts/usdc.ts';
 import { devnetChain } from './chain.ts';
@@ -76,21 +76,27 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
   const stateDir = join(options.dataDir ?? tempDir ?? '', 'devnet');
   mkdirSync(stateDir, { recursive: true });
 
-  const anvil = await spawnAnvil({
-    host,
-    port,
-    args: [
-      '--chain-id',
-      String(DEVNET_CHAIN_ID),
-      '--mnemonic',
-      DEVNET_MNEMONIC,
-      '--state',
-      join(stateDir, 'state.json'),
-      '--state-interval',
-      String(stateIntervalSeconds),
-    ],
-    onOutput: options.verbose ? (line) => log(`[anvil] ${line}`) : undefined,
-  });
+  let anvil: AnvilProcess;
+  try {
+    anvil = await spawnAnvil({
+      host,
+      port,
+      args: [
+        '--chain-id',
+        String(DEVNET_CHAIN_ID),
+        '--mnemonic',
+        DEVNET_MNEMONIC,
+        '--state',
+        join(stateDir, 'state.json'),
+        '--state-interval',
+        String(stateIntervalSeconds),
+      ],
+      onOutput: options.verbose ? (line) => log(`[anvil] ${line}`) : undefined,
+    });
+  } catch (error) {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    throw error;
+  }
   const rpcUrl = `http://${anvil.host}:${anvil.port}`;
   let explorer: { url: string; stop(): Promise<void> } | undefined;
   let stopped = false;
