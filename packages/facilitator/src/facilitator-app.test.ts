@@ -78,6 +78,20 @@ describe('createFacilitatorApp', () => {
       ['a negative value', buildV2Body({ value: '-1' }), 'invalid_request'],
       ['a short nonce', buildV2Body({ nonce: '0x1234' }), 'invalid_request'],
       [
+        'an unknown field in the signed payload',
+        {
+          ...v2,
+          paymentPayload: {
+            ...v2.paymentPayload,
+            payload: {
+              ...v2.paymentPayload.payload,
+              authorization: { ...v2.paymentPayload.payload.authorization, memo: 'x' },
+            },
+          },
+        },
+        'invalid_request',
+      ],
+      [
         'a v2 payload with v1 requirements',
         { ...v2, paymentRequirements: buildV1Body().paymentRequirements },
         'invalid_request',
