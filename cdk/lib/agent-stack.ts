@@ -137,13 +137,25 @@ export class AgentStack extends Stack {
 
   private artifact(config: AppConfig, dockerfile: string): agentcore.AgentRuntimeArtifact {
     if (config.agentImageUri) {
-      // fromImageUri grants nothing; pull rights come from the repository, scoped to it alone.
-      const [registryAndRepo, tag = 'latest'] = config.agentImageUri.split(/:(?=[^/]+$)|@/);
-      const repositoryName = (registryAndRepo ?? '').split('/').slice(1).join('/');
-      const repository = ecr.Repository.fromRepositoryName(this, 'AgentImageRepository', repositoryName);
-      return tag.startsWith('sha256:')
-        ? agentcore.AgentRuntimeArtifact.fromImageUri(config.agentImageUri)
-        : agentcore.AgentRuntimeArtifact.fromEcrRepository(repository, tag);
+      // fromImageUri grants nothing: reference the repository (in the image's account and region)
+      // so the role may pull from it and from nothing else.
+      const match =
+        /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([\w.-]+))?$/.exec(
+          config.agentImageUri,
+        );
+      if (!match) throw new Error(`agentImageUri: not an ECR image URI: ${config.agentImageUri}`);
+      const [, account, region, repositoryName = '', tag = 'latest'] = match;
+      const repository = ecr.Repository.fromRepositoryAttributes(this, 'AgentImageRepository', {
+        repositoryName,
+        repositoryArn: this.formatArn({
+          service: 'ecr',
+          account,
+          region,
+          resource: 'repository',
+          resourceName: repositoryName,
+        }),
+      });
+      return agentcore.AgentRuntimeArtifact.fromEcrRepository(repository, tag);
     }
     if (!existsSync(dockerfile)) {
       throw new Error(

@@ -1,3 +1,4 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 
 /** Networks the cloud deployment can pay on. The local devnet never runs in the cloud. */
@@ -15,6 +16,11 @@ export type CloudNetwork = keyof typeof CLOUD_NETWORKS;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 // Nova Canvas, Claude and the agent image live in us-east-1 in the seed; it is the offline default.
 export const DEFAULT_REGION = 'us-east-1';
+
+// Finite periods only: "never expire" is not an option for logs that hold request metadata.
+const RETENTION_DAYS = Object.values(RetentionDays).filter(
+  (d): d is number => typeof d === 'number' && d !== RetentionDays.INFINITE,
+);
 
 /** CDK context values arrive as strings from `-c key=value` and as JSON values from cdk.json. */
 const flag = z.union([z.boolean(), z.stringbool()]);
@@ -48,18 +54,28 @@ export const AppConfigSchema = z
     agentModelRegions: z
       .union([z.array(z.string()), z.string().transform((s) => s.split(','))])
       .default(['us-east-1', 'us-east-2', 'us-west-2']),
-    /** A prebuilt ARM64 agent image in ECR (CodeBuild path); otherwise the Dockerfile is an asset. */
+    /**
+     * A prebuilt ARM64 agent image in ECR (the CodeBuild path), `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`.
+     * Without it, packages/agent/Dockerfile is a Docker image asset built by `cdk deploy`.
+     */
     agentImageUri: z
       .string()
       .regex(
-        /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._\-/]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/,
+        /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._\-/]+(:[\w.-]+)?$/,
+        'an ECR image URI with a tag',
       )
       .optional(),
     consentMode: z.enum(['auto', 'confirm']).default('auto'),
     maxPaymentUsdc: decimalUsdc.default('0.10'),
     sessionBudgetUsdc: decimalUsdc.default('1.00'),
     imageExpiryDays: z.coerce.number().int().min(1).max(365).default(7),
-    logRetentionDays: z.coerce.number().int().min(1).default(30),
+    logRetentionDays: z.coerce
+      .number()
+      .refine(
+        (days) => RETENTION_DAYS.includes(days),
+        `one of CloudWatch's retention periods: ${RETENTION_DAYS.join(', ')}`,
+      )
+      .default(30),
     /**
      * Create the account-level API Gateway CloudWatch role (AWS::ApiGateway::Account) that
      * WebSocket access logging needs. Turn off when the account already has one configured.

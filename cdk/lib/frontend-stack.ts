@@ -31,6 +31,8 @@ export class FrontendStack extends Stack {
     const environmentVariables = [
       { name: 'VITE_WS_URL', value: props.webSocketUrl },
       { name: 'VITE_EXPLORER_URL', value: network.explorerUrl },
+      // frontend/amplify.yml is a monorepo build spec (applications[].appRoot: frontend).
+      { name: 'AMPLIFY_MONOREPO_APP_ROOT', value: 'frontend' },
     ];
 
     this.app = new amplify.CfnApp(this, 'ChatApp', {

@@ -1,0 +1,639 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CDP_SECRET_KEYS } from '../lib/agent-stack.ts';
+import { REPO_ROOT } from '../lib/paths.ts';
+import {
+  type CfnTemplate,
+  existsSync,
+  iamStatements,
+  lambdaAssetDir,
+  loadBundle,
+  readJson,
+  render,
+  resourcesOfType,
+  type Synthesized,
+  synthesize,
+} from './support.ts';
+
+const STACKS = {
+  gateway: 'AgenticPayments-PaymentsGateway',
+  agent: 'AgenticPayments-Agent',
+  realtime: 'AgenticPayments-Realtime',
+  frontend: 'AgenticPayments-Frontend',
+} as const;
+
+/**
+ * The only wildcard resources any statement may carry, each one AWS requires, by name. A statement
+ * with a `*` in a resource must match one of these by action set and resource shape.
+ */
+const AWS_REQUIRED_WILDCARDS: { name: string; actions: string[]; resource: RegExp; condition?: unknown }[] = [
+  {
+    name: 'X-Ray PutTraceSegments/PutTelemetryRecords (Lambda active tracing): no resource-level permissions',
+    actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+    resource: /^\*$/,
+  },
+  {
+    name: 'X-Ray trace writes and sampling (AgentCore runtime): no resource-level permissions',
+    actions: [
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ],
+    resource: /^\*$/,
+  },
+  {
+    name: 'ecr:GetAuthorizationToken (pulling the agent image): account-wide token, no resource',
+    actions: ['ecr:GetAuthorizationToken'],
+    resource: /^\*$/,
+  },
+  {
+    name: 'cloudwatch:PutMetricData (AgentCore runtime): no resources, limited to the bedrock-agentcore namespace',
+    actions: ['cloudwatch:PutMetricData'],
+    resource: /^\*$/,
+    condition: { StringEquals: { 'cloudwatch:namespace': 'bedrock-agentcore' } },
+  },
+  {
+    name: 'AgentCore runtime log groups: named after the runtime id AgentCore assigns',
+    actions: ['logs:DescribeLogStreams', 'logs:CreateLogGroup'],
+    resource: /:logs:us-east-1:<AWS::AccountId>:log-group:\/aws\/bedrock-agentcore\/runtimes\/\*$/,
+  },
+  {
+    name: 'AgentCore runtime log streams: one per session',
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resource: /:log-group:\/aws\/bedrock-agentcore\/runtimes\/\*:log-stream:\*$/,
+  },
+  {
+    name: 'logs:DescribeLogGroups: a list action authorized on log-group:* only',
+    actions: ['logs:DescribeLogGroups'],
+    resource: /:logs:us-east-1:<AWS::AccountId>:log-group:\*$/,
+  },
+  {
+    name: 'AgentCore workload identity tokens: identity created by AgentCore with a generated name',
+    actions: [
+      'bedrock-agentcore:GetWorkloadAccessToken',
+      'bedrock-agentcore:GetWorkloadAccessTokenForJWT',
+      'bedrock-agentcore:GetWorkloadAccessTokenForUserId',
+    ],
+    resource: /:workload-identity-directory\/default\/workload-identity\/\*$/,
+  },
+  {
+    name: 'ManageConnections: connection ids of this WebSocket API stage only',
+    actions: ['execute-api:ManageConnections'],
+    resource:
+      /^arn:<AWS::Partition>:execute-api:us-east-1:<AWS::AccountId>:<Api[0-9A-F]{8}>\/prod\/POST\/@connections\/\*$/,
+  },
+  {
+    name: 'S3 objects under sessions/ of the realtime images bucket',
+    actions: ['s3:PutObject', 's3:GetObject'],
+    resource: /^<ImagesBucket[0-9A-F]{8}\.Arn>\/sessions\/\*$/,
+  },
+  {
+    name: 'S3 objects under images/ of the gateway images bucket',
+    actions: ['s3:PutObject', 's3:GetObject'],
+    resource: /^<ImagesBucket[0-9A-F]{8}\.Arn>\/images\/\*$/,
+  },
+];
+
+/** Plausible values for the deploy-time tokens in a Lambda's environment, to load its bundle. */
+const TOKEN_STAND_INS: Record<string, string> = {
+  SELLER_ADDRESS: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+  PAYMENT_TABLE: 'payments-table',
+  CONNECTIONS_TABLE: 'connections-table',
+  IMAGE_BUCKET: 'gateway-images-bucket',
+  IMAGES_BUCKET: 'realtime-images-bucket',
+  AGENT_RUNTIME_ARN:
+    'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/AgenticPayments_agent-AbCdEf1234',
+};
+
+let synth: Synthesized;
+let templates: Record<string, CfnTemplate>;
+const template = (stack: keyof typeof STACKS) => Template.fromJSON(templates[STACKS[stack]] as object);
+
+beforeAll(() => {
+  // One synth for the whole file: real entrypoints, default context, cdk-nag on, no credentials.
+  synth = synthesize();
+  templates = synth.templates;
+});
+
+afterAll(() => synth?.cleanup());
+
+describe('cdk synth (offline, no Docker, no credentials)', () => {
+  it('produces one stack per concern and no facilitator stack by default', () => {
+    expect(Object.keys(templates).sort()).toStrictEqual(Object.values(STACKS).sort());
+  });
+
+  it('leaves the account to deploy time and defaults the region to us-east-1', () => {
+    for (const stack of [
+      synth.built.gateway,
+      synth.built.agent,
+      synth.built.realtime,
+      synth.built.frontend,
+    ]) {
+      expect(stack.region).toBe('us-east-1');
+      expect(stack.account).toMatch(/^\$\{Token\[AWS\.AccountId\.\d+\]\}$/);
+    }
+  });
+
+  it('passes cdk-nag AwsSolutions with only the acknowledgements listed here, each with a reason', () => {
+    // synth() above threw on any unacknowledged finding; this pins what was acknowledged, where.
+    const acknowledged = new Set<string>();
+    for (const [stack, cfn] of Object.entries(templates)) {
+      for (const [logicalId, resource] of Object.entries(cfn.Resources)) {
+        for (const rule of resource.Metadata?.cdk_nag?.rules_to_suppress ?? []) {
+          if (!String(rule.id).startsWith('AwsSolutions-')) continue;
+          expect(String(rule.reason).length, `${logicalId} ${rule.id}`).toBeGreaterThan(40);
+          // Logical ids lose their hash suffix so the list reads (and survives refactors) by name.
+          const id = String(rule.id).replace(/([A-Za-z])[0-9A-F]{8}(?=[.>])/g, '$1');
+          acknowledged.add(
+            `${stack.replace('AgenticPayments-', '')} ${logicalId.replace(/[0-9A-F]{8}$/, '')} ${id}`,
+          );
+        }
+      }
+    }
+    const route = (id: string) => `Realtime ${id} AwsSolutions-APIG4`;
+    const httpRoute = (id: string) => `PaymentsGateway ${id} AwsSolutions-APIG4`;
+    expect([...acknowledged].sort()).toStrictEqual(
+      [
+        'Agent CdpCredentials AwsSolutions-SMG4',
+        'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:/aws/bedrock-agentcore/runtimes/*]',
+        'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:/aws/bedrock-agentcore/runtimes/*:log-stream:*]',
+        'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:*]',
+        'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock-agentcore:us-east-1:<AWS::AccountId>:workload-identity-directory/default/workload-identity/*]',
+        'PaymentsGateway ImagesAccessLogs AwsSolutions-S1',
+        'PaymentsGateway ImagesAccessLogsPolicy AwsSolutions-S1',
+        'PaymentsGateway GatewayRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'PaymentsGateway GatewayRoleDefaultPolicy AwsSolutions-IAM5[Resource::<ImagesBucket.Arn>/images/*]',
+        'PaymentsGateway GatewayFunction AwsSolutions-L1',
+        httpRoute('ApiPOSTgenerateimageGatewayIntegration'),
+        httpRoute('ApiPOSTgenerateimageGatewayIntegrationPermission'),
+        httpRoute('ApiPOSTgenerateimage'),
+        httpRoute('ApiGEThealthGatewayIntegrationPermission'),
+        httpRoute('ApiGEThealth'),
+        httpRoute('ApiGETimagesidGatewayIntegrationPermission'),
+        httpRoute('ApiGETimagesid'),
+        'Realtime ImagesAccessLogs AwsSolutions-S1',
+        'Realtime ImagesAccessLogsPolicy AwsSolutions-S1',
+        'Realtime ConnectRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Realtime ConnectFunction AwsSolutions-L1',
+        'Realtime DisconnectRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Realtime DisconnectFunction AwsSolutions-L1',
+        'Realtime AgentTurnRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Realtime AgentTurnRoleDefaultPolicy AwsSolutions-IAM5[Resource::<ImagesBucket.Arn>/sessions/*]',
+        'Realtime AgentTurnRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:us-east-1:<AWS::AccountId>:<Api>/prod/POST/@connections/*]',
+        'Realtime AgentTurnFunction AwsSolutions-L1',
+        route('ApiconnectRouteConnectIntegrationPermission'),
+        route('ApiconnectRouteConnectIntegration'),
+        route('ApiconnectRoute'),
+        route('ApidisconnectRouteDisconnectIntegrationPermission'),
+        route('ApidisconnectRouteDisconnectIntegration'),
+        route('ApidisconnectRoute'),
+        route('ApidefaultRouteDefaultIntegrationPermission'),
+        route('ApidefaultRouteDefaultIntegration'),
+        route('ApidefaultRoute'),
+        'Realtime ApiGatewayCloudWatchRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      ].sort(),
+    );
+  });
+});
+
+describe('payments gateway stack', () => {
+  it('routes POST /generate_image, GET /health and GET /images/{id} to the gateway Lambda on an HTTP API', () => {
+    const t = template('gateway');
+    t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    const routes = resourcesOfType(templates[STACKS.gateway] as CfnTemplate, 'AWS::ApiGatewayV2::Route').map(
+      ([, r]) => r.Properties.RouteKey,
+    );
+    expect(routes.sort()).toStrictEqual(['GET /health', 'GET /images/{id}', 'POST /generate_image']);
+  });
+
+  it('logs every request of the $default stage as JSON and throttles it', () => {
+    const t = template('gateway');
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] },
+        Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+      },
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('keeps payments in an on-demand table with point-in-time recovery and the ttl attribute the gateway writes', () => {
+    template('gateway').hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('runs the gateway on ARM64 Node 22 with tracing, its own log group and the cloud adapters configured', () => {
+    const t = template('gateway');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^GatewayLogs') } },
+      Environment: {
+        Variables: Match.objectLike({
+          NETWORK: 'base-sepolia',
+          FACILITATOR_URL: 'https://x402.org/facilitator',
+          FACILITATOR_KIND: 'x402.org',
+          IMAGE_GENERATOR: 'bedrock',
+          EXPLORER_URL: 'https://sepolia.basescan.org',
+          RPC_URL: 'https://sepolia.base.org',
+          PAYMENT_TABLE: { Ref: Match.stringLikeRegexp('^PaymentTable') },
+          IMAGE_BUCKET: { Ref: Match.stringLikeRegexp('^ImagesBucket') },
+          SELLER_ADDRESS: { Ref: Match.stringLikeRegexp('^SsmParameterValueagenticpaymentssellera') },
+        }),
+      },
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('reads the seller address from SSM Parameter Store at deploy time, so synth needs no value', () => {
+    const parameters = templates[STACKS.gateway]?.Parameters ?? {};
+    const ssm = Object.values(parameters).filter(
+      (p) =>
+        p.Type === 'AWS::SSM::Parameter::Value<String>' && !String(p.Default).startsWith('/cdk-bootstrap/'),
+    );
+    expect(ssm).toStrictEqual([
+      { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/agentic-payments/seller-address' },
+    ]);
+  });
+
+  it('may invoke Nova Canvas and nothing else on Bedrock', () => {
+    const bedrock = iamStatements(templates).filter(
+      (s) => s.stack === STACKS.gateway && s.actions.some((a) => a.startsWith('bedrock:')),
+    );
+    expect(bedrock.map((s) => [s.actions, s.resources])).toStrictEqual([
+      [
+        ['bedrock:InvokeModel'],
+        ['arn:<AWS::Partition>:bedrock:us-east-1::foundation-model/amazon.nova-canvas-v1:0'],
+      ],
+    ]);
+  });
+});
+
+describe('agent stack', () => {
+  it('runs the agent container on an AgentCore Runtime with memory and the secret ARN (never its value)', () => {
+    const t = template('agent');
+    t.resourceCountIs('AWS::BedrockAgentCore::Runtime', 1);
+    t.resourceCountIs('AWS::BedrockAgentCore::Memory', 1);
+    t.hasResourceProperties('AWS::BedrockAgentCore::Runtime', {
+      AgentRuntimeName: 'AgenticPayments_agent',
+      AgentRuntimeArtifact: {
+        ContainerConfiguration: { ContainerUri: { 'Fn::Sub': Match.stringLikeRegexp('container-assets') } },
+      },
+      NetworkConfiguration: { NetworkMode: 'PUBLIC' },
+      EnvironmentVariables: {
+        AGENT_MODEL: 'bedrock',
+        BEDROCK_MODEL_ID: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        IMAGE_ANALYZER: 'bedrock',
+        AWS_REGION: 'us-east-1',
+        GATEWAY_URL: Match.anyValue(),
+        NETWORK: 'base-sepolia',
+        RPC_URL: 'https://sepolia.base.org',
+        EXPLORER_URL: 'https://sepolia.basescan.org',
+        SELLER_ADDRESS: { 'Fn::ImportValue': Match.stringLikeRegexp('PaymentsGateway') },
+        MEMORY_ID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Memory'), 'MemoryId'] },
+        CDP_SECRET_ARN: { Ref: Match.stringLikeRegexp('^CdpCredentials') },
+        CONSENT_MODE: 'auto',
+        MAX_PAYMENT_USDC: '0.10',
+        SESSION_BUDGET_USDC: '1.00',
+      },
+    });
+  });
+
+  it('points the agent at the gateway stage URL without a trailing slash', () => {
+    const [, runtime] =
+      resourcesOfType(templates[STACKS.agent] as CfnTemplate, 'AWS::BedrockAgentCore::Runtime')[0] ?? [];
+    expect(render(runtime.Properties.EnvironmentVariables.GATEWAY_URL)).toMatch(
+      /^https:\/\/<Import:AgenticPayments-PaymentsGateway:ExportsOutputRefApi[0-9A-F]{8}[0-9A-F]{8}>\.execute-api\.us-east-1\.<AWS::URLSuffix>$/,
+    );
+  });
+
+  it('creates the CDP secret with a generated placeholder, so no credential is ever in the template', () => {
+    const secrets = resourcesOfType(templates[STACKS.agent] as CfnTemplate, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(1);
+    const [, secret] = secrets[0] ?? [];
+    expect(secret.Properties.SecretString).toBeUndefined();
+    expect(secret.Properties.GenerateSecretString).toStrictEqual({});
+    expect(secret.Properties.Description).toContain(CDP_SECRET_KEYS.join(', '));
+  });
+
+  it('lets the execution role call Claude only through its inference profile and routed regions', () => {
+    const bedrock = iamStatements(templates).filter(
+      (s) => s.stack === STACKS.agent && s.actions.some((a) => a.startsWith('bedrock:')),
+    );
+    const profile =
+      'arn:<AWS::Partition>:bedrock:us-east-1:<AWS::AccountId>:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    expect(bedrock.map((s) => ({ sid: s.sid, actions: s.actions, resources: s.resources }))).toStrictEqual([
+      {
+        sid: 'InvokeClaudeProfile',
+        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+        resources: [profile],
+      },
+      {
+        sid: 'InvokeClaudeThroughProfile',
+        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+        resources: ['us-east-1', 'us-east-2', 'us-west-2'].map(
+          (region) =>
+            `arn:<AWS::Partition>:bedrock:${region}::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0`,
+        ),
+      },
+    ]);
+    const routed = bedrock[1]?.condition as { StringEquals: Record<string, unknown> };
+    expect(render(routed.StringEquals['bedrock:InferenceProfileArn'])).toBe(profile);
+  });
+
+  it('lets the execution role use this memory and read this secret only', () => {
+    const statements = iamStatements(templates).filter(
+      (s) =>
+        s.stack === STACKS.agent &&
+        s.actions.some((a) => a.startsWith('bedrock-agentcore:') && /Event|Memory|Actors|Sessions/.test(a)),
+    );
+    expect(statements.flatMap((s) => s.resources)).toStrictEqual([
+      expect.stringMatching(/^<Memory[0-9A-F]{8}\.MemoryArn>$/),
+      expect.stringMatching(/^<Memory[0-9A-F]{8}\.MemoryArn>$/),
+    ]);
+    expect(statements.flatMap((s) => s.actions).sort()).toStrictEqual(
+      [
+        'bedrock-agentcore:CreateEvent',
+        'bedrock-agentcore:GetEvent',
+        'bedrock-agentcore:GetMemoryRecord',
+        'bedrock-agentcore:ListActors',
+        'bedrock-agentcore:ListEvents',
+        'bedrock-agentcore:ListMemoryRecords',
+        'bedrock-agentcore:ListSessions',
+        'bedrock-agentcore:RetrieveMemoryRecords',
+      ].sort(),
+    );
+    const secretReads = iamStatements(templates).filter((s) =>
+      s.actions.includes('secretsmanager:GetSecretValue'),
+    );
+    expect(secretReads.map((s) => [s.stack, s.resources])).toStrictEqual([
+      [STACKS.agent, [expect.stringMatching(/^<CdpCredentials[0-9A-F]{8}>$/)]],
+    ]);
+  });
+
+  it('stages the agent image build context (Dockerfile, no node_modules) for an ARM64 build at deploy time', () => {
+    const assets = readJson<{
+      dockerImages: Record<string, { source: { directory: string; dockerFile?: string; platform?: string } }>;
+    }>(join(synth.outdir, `${STACKS.agent}.assets.json`));
+    const images = Object.values(assets.dockerImages);
+    expect(images).toHaveLength(1);
+    const source = images[0]?.source;
+    expect(source?.dockerFile).toBe('packages/agent/Dockerfile');
+    expect(source?.platform).toBe('linux/arm64');
+    const context = join(synth.outdir, source?.directory ?? 'missing');
+    expect(existsSync(join(context, 'packages/agent/Dockerfile'))).toBe(true);
+    expect(existsSync(join(context, 'pnpm-lock.yaml'))).toBe(true);
+    expect(existsSync(join(context, 'node_modules'))).toBe(false);
+    expect(existsSync(join(context, 'packages/agent/node_modules'))).toBe(false);
+    expect(existsSync(join(context, 'cdk/cdk.out'))).toBe(false);
+  });
+});
+
+describe('realtime stack', () => {
+  it('has a WebSocket API with $connect, $disconnect and $default Lambdas and a throttled, logged stage', () => {
+    const t = template('realtime');
+    t.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    const routes = resourcesOfType(templates[STACKS.realtime] as CfnTemplate, 'AWS::ApiGatewayV2::Route').map(
+      ([, r]) => r.Properties.RouteKey,
+    );
+    expect(routes.sort()).toStrictEqual(['$connect', '$default', '$disconnect']);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] },
+        Format: Match.stringLikeRegexp('"connectionId":"\\$context.connectionId"'),
+      },
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
+    t.resourceCountIs('AWS::ApiGateway::Account', 1);
+    t.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
+      3,
+    );
+  });
+
+  it('keeps connections in an on-demand table with TTL and point-in-time recovery', () => {
+    template('realtime').hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  it('stores images in a private, SSL-only, encrypted, access-logged bucket whose sessions/ objects expire', () => {
+    const t = template('realtime');
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^ImagesAccessLogs') } },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Prefix: 'sessions/', ExpirationInDays: 7, Status: 'Enabled' })],
+      },
+    });
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: Match.stringLikeRegexp('^ImagesBucket') },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('gives the $default Lambda exactly its grants: this runtime, this API, this bucket prefix, this table', () => {
+    const agentTurn = iamStatements(templates).filter(
+      (s) => s.stack === STACKS.realtime && /^AgentTurnRole/.test(s.logicalId),
+    );
+    const byAction = Object.fromEntries(agentTurn.map((s) => [s.actions.join(','), s.resources]));
+    expect(Object.keys(byAction).sort()).toStrictEqual(
+      [
+        'logs:CreateLogStream,logs:PutLogEvents',
+        'xray:PutTraceSegments,xray:PutTelemetryRecords',
+        'dynamodb:GetItem,dynamodb:DeleteItem',
+        's3:PutObject,s3:GetObject',
+        'bedrock-agentcore:InvokeAgentRuntime',
+        'execute-api:ManageConnections',
+      ].sort(),
+    );
+    const runtimeArn =
+      '<Import:AgenticPayments-Agent:ExportsOutputFnGetAttRuntime99E3DDFAAgentRuntimeArn83DF9A4C>';
+    expect(byAction['bedrock-agentcore:InvokeAgentRuntime']).toStrictEqual([
+      runtimeArn,
+      `${runtimeArn}/runtime-endpoint/DEFAULT`,
+    ]);
+    expect(byAction['dynamodb:GetItem,dynamodb:DeleteItem']).toStrictEqual([
+      expect.stringMatching(/^<ConnectionsTable[0-9A-F]{8}\.Arn>$/),
+    ]);
+  });
+
+  it('configures the $default Lambda with the runtime ARN, bucket and a timeout below the function timeout', () => {
+    template('realtime').hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 300,
+      Environment: {
+        Variables: Match.objectLike({
+          CONNECTIONS_TABLE: { Ref: Match.stringLikeRegexp('^ConnectionsTable') },
+          IMAGES_BUCKET: { Ref: Match.stringLikeRegexp('^ImagesBucket') },
+          AGENT_RUNTIME_ARN: { 'Fn::ImportValue': Match.stringLikeRegexp('AgentRuntimeArn') },
+          AGENT_RUNTIME_QUALIFIER: 'DEFAULT',
+          AGENT_TIMEOUT_MS: '280000',
+        }),
+      },
+    });
+  });
+});
+
+describe('frontend stack', () => {
+  it('hosts the chat on Amplify with frontend/amplify.yml and the WebSocket URL, and outputs what the page needs', () => {
+    const t = template('frontend');
+    t.hasResourceProperties('AWS::Amplify::App', {
+      Platform: 'WEB',
+      BuildSpec: readFileSync(join(REPO_ROOT, 'frontend/amplify.yml'), 'utf8'),
+      EnvironmentVariables: Match.arrayWith([
+        { Name: 'VITE_WS_URL', Value: Match.anyValue() },
+        { Name: 'AMPLIFY_MONOREPO_APP_ROOT', Value: 'frontend' },
+      ]),
+    });
+    const [, app] = resourcesOfType(templates[STACKS.frontend] as CfnTemplate, 'AWS::Amplify::App')[0] ?? [];
+    const wsUrl = app.Properties.EnvironmentVariables.find((v: { Name: string }) => v.Name === 'VITE_WS_URL');
+    expect(render(wsUrl.Value)).toMatch(
+      /^wss:\/\/<Import:AgenticPayments-Realtime:ExportsOutputRefApi[0-9A-F]{16}>\.execute-api\.us-east-1\.<AWS::URLSuffix>\/prod$/,
+    );
+    t.hasResourceProperties('AWS::Amplify::Branch', {
+      BranchName: 'main',
+      Stage: 'PRODUCTION',
+      EnableAutoBuild: false,
+    });
+    expect(Object.keys(templates[STACKS.frontend]?.Outputs ?? {}).sort()).toStrictEqual(
+      ['AgentRuntimeArn', 'AmplifyAppId', 'ChatUrl', 'GatewayUrl', 'WebSocketUrl'].sort(),
+    );
+  });
+});
+
+describe('IAM across all stacks', () => {
+  it('has no wildcard action anywhere', () => {
+    const wildcardActions = iamStatements(templates).filter((s) => s.actions.some((a) => a.includes('*')));
+    expect(wildcardActions.map((s) => `${s.stack}/${s.logicalId}: ${s.actions}`)).toStrictEqual([]);
+  });
+
+  it('has Allow statements only, on Action and Resource (no NotAction / NotResource)', () => {
+    for (const s of iamStatements(templates)) {
+      expect(s.effect, `${s.stack}/${s.logicalId}`).toBe('Allow');
+      expect(s.raw.NotAction ?? s.raw.NotResource).toBeUndefined();
+    }
+  });
+
+  it('has a wildcard resource only where AWS requires one, each named', () => {
+    const unexplained: string[] = [];
+    const used = new Set<string>();
+    for (const s of iamStatements(templates)) {
+      for (const resource of s.resources.filter((r) => r.includes('*'))) {
+        const rule = AWS_REQUIRED_WILDCARDS.find(
+          (w) =>
+            w.resource.test(resource) &&
+            s.actions.every((a) => w.actions.includes(a)) &&
+            (w.condition === undefined || JSON.stringify(w.condition) === JSON.stringify(s.condition)),
+        );
+        if (rule) used.add(rule.name);
+        else unexplained.push(`${s.stack}/${s.logicalId} [${s.actions.join(', ')}] on ${resource}`);
+      }
+    }
+    expect(unexplained).toStrictEqual([]);
+    // Every named exception is in use: a stale entry would silently widen what passes.
+    expect([...used].sort()).toStrictEqual(AWS_REQUIRED_WILDCARDS.map((w) => w.name).sort());
+  });
+
+  it('attaches no AWS managed policy except the API Gateway logging role', () => {
+    const managed = Object.values(templates).flatMap((t) =>
+      resourcesOfType(t, 'AWS::IAM::Role').flatMap(([, role]) =>
+        (role.Properties.ManagedPolicyArns ?? []).map(render),
+      ),
+    );
+    expect(managed).toStrictEqual([
+      'arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+    ]);
+  });
+});
+
+describe('secrets', () => {
+  const SECRET_ENV =
+    /^(CDP_API_KEY_ID|CDP_API_KEY_SECRET|CDP_WALLET_SECRET|FACILITATOR_PRIVATE_KEY|AGENT_PRIVATE_KEY|IMAGE_URL_SECRET|OPENAI_API_KEY)$/;
+
+  it('puts no credential variable in any Lambda or runtime environment', () => {
+    const names = Object.values(templates).flatMap((t) =>
+      Object.values(t.Resources).flatMap((r) =>
+        Object.keys(r.Properties?.Environment?.Variables ?? r.Properties?.EnvironmentVariables ?? {}),
+      ),
+    );
+    expect(names.length).toBeGreaterThan(20);
+    expect(names.filter((name) => SECRET_ENV.test(name))).toStrictEqual([]);
+  });
+
+  it('contains no private key, secret string or AWS access key in any template', () => {
+    for (const [stack, t] of Object.entries(templates)) {
+      const text = JSON.stringify(t);
+      expect(text, stack).not.toMatch(/0x[0-9a-fA-F]{64}/);
+      expect(text, stack).not.toMatch(/"SecretString"/);
+      expect(text, stack).not.toMatch(/AKIA[0-9A-Z]{16}/);
+      expect(text, stack).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+    }
+  });
+});
+
+describe('Lambda bundles', () => {
+  const lambdas = () =>
+    Object.entries(templates).flatMap(([stack, t]) =>
+      resourcesOfType(t, 'AWS::Lambda::Function').map(([id, resource]) => ({ stack, id, resource })),
+    );
+
+  it('bundles all four Lambdas into ESM index.mjs files with source maps', () => {
+    expect(lambdas()).toHaveLength(4);
+    for (const { id, resource } of lambdas()) {
+      const dir = lambdaAssetDir(synth.outdir, resource);
+      expect(readdirSync(dir).sort(), id).toStrictEqual(['index.mjs', 'index.mjs.map']);
+      expect(statSync(join(dir, 'index.mjs')).size, id).toBeGreaterThan(10_000);
+    }
+  });
+
+  it('loads every bundle in plain Node with its deployed environment and finds a handler function', async () => {
+    for (const { id, resource } of lambdas()) {
+      const env: Record<string, string> = { AWS_REGION: 'us-east-1' };
+      for (const [name, value] of Object.entries<unknown>(resource.Properties.Environment.Variables)) {
+        const standIn = typeof value === 'string' ? value : TOKEN_STAND_INS[name];
+        if (standIn === undefined) throw new Error(`${id}: no stand-in for deploy-time ${name}`);
+        env[name] = standIn;
+      }
+      const loaded = await loadBundle(join(lambdaAssetDir(synth.outdir, resource), 'index.mjs'), env);
+      expect(loaded, id).toStrictEqual({ handler: 'function' });
+    }
+  });
+});

@@ -1,0 +1,234 @@
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_CDP_SHIM_ENTRY } from '../lib/app.ts';
+import { parseAppConfig } from '../lib/config.ts';
+import { CDK_DIR } from '../lib/paths.ts';
+import { PaymentsGatewayStack } from '../lib/payments-gateway-stack.ts';
+import {
+  type CfnTemplate,
+  iamStatements,
+  lambdaAssetDir,
+  loadBundle,
+  render,
+  resourcesOfType,
+  type Synthesized,
+  synthesize,
+} from './support.ts';
+
+const FIXTURE = join(CDK_DIR, 'test/fixtures/tiny-handler.ts');
+const IMAGE_URI = '123456789012.dkr.ecr.us-east-1.amazonaws.com/agentic-payments/agent:v7';
+
+describe('parseAppConfig', () => {
+  it('needs no context at all (synth works with none)', () => {
+    expect(parseAppConfig({})).toStrictEqual({
+      stackPrefix: 'AgenticPayments',
+      network: 'base-sepolia',
+      facilitatorUrl: 'https://x402.org/facilitator',
+      facilitatorKind: 'x402.org',
+      ownFacilitator: false,
+      sellerAddressParameter: '/agentic-payments/seller-address',
+      agentModelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      agentModelRegions: ['us-east-1', 'us-east-2', 'us-west-2'],
+      consentMode: 'auto',
+      maxPaymentUsdc: '0.10',
+      sessionBudgetUsdc: '1.00',
+      imageExpiryDays: 7,
+      logRetentionDays: 30,
+      apiGatewayAccountRole: true,
+      webSocketRateLimit: 10,
+      webSocketBurstLimit: 20,
+    });
+  });
+
+  it('accepts -c strings for flags, numbers and lists', () => {
+    const config = parseAppConfig({
+      ownFacilitator: 'true',
+      apiGatewayAccountRole: 'false',
+      imageExpiryDays: '3',
+      agentModelRegions: 'eu-central-1,eu-west-1',
+    });
+    expect([
+      config.ownFacilitator,
+      config.apiGatewayAccountRole,
+      config.imageExpiryDays,
+      config.agentModelRegions,
+    ]).toStrictEqual([true, false, 3, ['eu-central-1', 'eu-west-1']]);
+  });
+
+  it('names every wrong key in one error', () => {
+    expect(() =>
+      parseAppConfig({
+        network: 'devnet',
+        sellerAddress: '0x1234',
+        maxPaymentUsdc: '0.1234567',
+        logRetentionDays: 'forever',
+      }),
+    ).toThrow(
+      /Invalid CDK context[\s\S]*network:[\s\S]*sellerAddress: a 0x-prefixed 20-byte hex address[\s\S]*maxPaymentUsdc: a decimal USDC amount[\s\S]*logRetentionDays:/,
+    );
+  });
+
+  it('rejects a retention CloudWatch does not offer and an image URI that is not ECR', () => {
+    expect(() => parseAppConfig({ logRetentionDays: 31 })).toThrow(/logRetentionDays/);
+    expect(() => parseAppConfig({ agentImageUri: 'docker.io/library/node:22' })).toThrow(/agentImageUri/);
+  });
+
+  it('rejects keys it does not know when given them directly', () => {
+    expect(() => parseAppConfig({ sellerAdress: '0x' })).toThrow(/sellerAdress/);
+  });
+});
+
+describe('cdk-nag is really checking', () => {
+  it('fails synth on an unacknowledged AwsSolutions finding', () => {
+    const app = new App();
+    const stack = new Stack(app, 'NagControl');
+    new s3.Bucket(stack, 'PlainBucket');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
+  });
+});
+
+describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
+  let synth: Synthesized;
+  let templates: Record<string, CfnTemplate>;
+
+  beforeAll(() => {
+    synth = synthesize(
+      {
+        ownFacilitator: 'true',
+        agentImageUri: IMAGE_URI,
+        sellerAddress: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+      },
+      { entries: { gateway: FIXTURE, connect: FIXTURE, disconnect: FIXTURE, default: FIXTURE } },
+    );
+    templates = synth.templates;
+  });
+  afterAll(() => synth?.cleanup());
+
+  it('adds the facilitator stack and points the gateway at it', () => {
+    expect(Object.keys(templates)).toContain('AgenticPayments-Facilitator');
+    const gateway = Template.fromJSON(templates['AgenticPayments-PaymentsGateway'] as object);
+    gateway.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          FACILITATOR_KIND: 'ours',
+          FACILITATOR_URL: Match.anyValue(),
+          SELLER_ADDRESS: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+        }),
+      },
+    });
+    const [, fn] =
+      resourcesOfType(
+        templates['AgenticPayments-PaymentsGateway'] as CfnTemplate,
+        'AWS::Lambda::Function',
+      )[0] ?? [];
+    expect(render(fn.Properties.Environment.Variables.FACILITATOR_URL)).toMatch(
+      /^https:\/\/<Import:AgenticPayments-Facilitator:ExportsOutputRefApi[0-9A-F]{16}>\.execute-api\.us-east-1\.<AWS::URLSuffix>$/,
+    );
+    // A seller address in context replaces the deploy-time SSM lookup.
+    const parameters = Object.values(templates['AgenticPayments-PaymentsGateway']?.Parameters ?? {});
+    expect(parameters.map((p) => p.Default)).toStrictEqual(['/cdk-bootstrap/hnb659fds/version']);
+  });
+
+  it('runs the facilitator with one container (one nonce sequence) and the settler key by secret ARN only', () => {
+    const t = Template.fromJSON(templates['AgenticPayments-Facilitator'] as object);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 1,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: {
+          NODE_OPTIONS: '--enable-source-maps',
+          FACILITATOR_NETWORK: 'base-sepolia',
+          FACILITATOR_RPC_URL: 'https://sepolia.base.org',
+          FACILITATOR_PRIVATE_KEY_SECRET_ARN: { Ref: Match.stringLikeRegexp('^SettlerKey') },
+          FACILITATOR_RECEIPT_TIMEOUT_MS: '20000',
+        },
+      },
+    });
+    const routes = resourcesOfType(
+      templates['AgenticPayments-Facilitator'] as CfnTemplate,
+      'AWS::ApiGatewayV2::Route',
+    ).map(([, r]) => r.Properties.RouteKey);
+    expect(routes.sort()).toStrictEqual(['GET /health', 'GET /supported', 'POST /settle', 'POST /verify']);
+    const reads = iamStatements(templates).filter((s) => s.actions.includes('secretsmanager:GetSecretValue'));
+    expect(
+      reads.map((s) => `${s.stack} ${s.logicalId.replace(/[0-9A-F]{8}$/, '')} ${s.resources}`).sort(),
+    ).toStrictEqual([
+      expect.stringMatching(
+        /^AgenticPayments-Agent RuntimeExecutionRoleDefaultPolicy <CdpCredentials[0-9A-F]{8}>$/,
+      ),
+      expect.stringMatching(
+        /^AgenticPayments-Facilitator FacilitatorRoleDefaultPolicy <SettlerKey[0-9A-F]{8}>$/,
+      ),
+    ]);
+  });
+
+  it('bundles the facilitator behind the secret loader, which runs before the facilitator reads env', async () => {
+    const [, fn] =
+      resourcesOfType(templates['AgenticPayments-Facilitator'] as CfnTemplate, 'AWS::Lambda::Function')[0] ??
+      [];
+    const file = join(lambdaAssetDir(synth.outdir, fn), 'index.mjs');
+    // No ARN: the loader refuses before any AWS call and before the facilitator's own config parse.
+    expect(await loadBundle(file, { FACILITATOR_NETWORK: 'base-sepolia' })).toStrictEqual({
+      error: 'FACILITATOR_PRIVATE_KEY_SECRET_ARN is not set: cannot load FACILITATOR_PRIVATE_KEY',
+    });
+  });
+
+  it('runs the prebuilt agent image and may pull from that repository only', () => {
+    const agent = templates['AgenticPayments-Agent'] as CfnTemplate;
+    const [, runtime] = resourcesOfType(agent, 'AWS::BedrockAgentCore::Runtime')[0] ?? [];
+    expect(render(runtime.Properties.AgentRuntimeArtifact.ContainerConfiguration.ContainerUri)).toBe(
+      '123456789012.dkr.ecr.us-east-1.<AWS::URLSuffix>/agentic-payments/agent:v7',
+    );
+    expect(runtime.Properties.EnvironmentVariables.SELLER_ADDRESS).toBe(
+      '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+    );
+    const pulls = iamStatements(templates).filter((s) => s.actions.includes('ecr:BatchGetImage'));
+    expect(pulls.map((s) => s.resources)).toStrictEqual([
+      ['arn:<AWS::Partition>:ecr:us-east-1:123456789012:repository/agentic-payments/agent'],
+    ]);
+    expect(resourcesOfType(agent, 'AWS::ECR::Repository')).toStrictEqual([]);
+  });
+});
+
+describe('PaymentsGatewayStack with facilitatorKind cdp', () => {
+  it('keeps the CDP API key in Secrets Manager and loads it in the Lambda before the gateway starts', async () => {
+    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const config = parseAppConfig({
+      facilitatorKind: 'cdp',
+      facilitatorUrl: 'https://api.cdp.coinbase.com/platform/v2/x402',
+    });
+    const stack = new PaymentsGatewayStack(app, 'CdpGateway', {
+      env: { region: 'us-east-1' },
+      config,
+      entry: FIXTURE,
+      cdpEntry: GATEWAY_CDP_SHIM_ENTRY,
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const assembly = app.synth();
+    const cfn = assembly.getStackByName('CdpGateway').template as CfnTemplate;
+    const t = Template.fromJSON(cfn);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          FACILITATOR_KIND: 'cdp',
+          FACILITATOR_URL: 'https://api.cdp.coinbase.com/platform/v2/x402',
+          CDP_SECRET_ARN: { Ref: Match.stringLikeRegexp('^CdpFacilitatorCredentials') },
+        }),
+      },
+    });
+    const [, fn] = resourcesOfType(cfn, 'AWS::Lambda::Function')[0] ?? [];
+    expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('CDP_API_KEY_SECRET');
+    const file = join(assembly.directory, fn.Metadata['aws:asset:path'], 'index.mjs');
+    expect(await loadBundle(file, {})).toStrictEqual({
+      error: 'CDP_SECRET_ARN is not set: cannot load CDP_API_KEY_ID, CDP_API_KEY_SECRET',
+    });
+    expect(stack.cdpSecret).toBeDefined();
+  });
+});
