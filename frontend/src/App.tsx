@@ -53,7 +53,9 @@ export function App() {
 function Chat({ config }: { config: RuntimeConfig }) {
   const [sessionId, setSessionId] = useState(initialSession);
   const [entries, setEntries] = useState<ChatEntry[]>([]);
-  const [pending, setPending] = useState<{ since: number; elapsedMs: number } | undefined>();
+  const [pending, setPending] = useState<
+    { since: number; elapsedMs: number; acknowledged: boolean } | undefined
+  >();
   const [wallet, setWallet] = useState<WalletSnapshot | undefined>();
   const [prompt, setPrompt] = useState('');
   const nextId = useRef(1);
@@ -73,10 +75,14 @@ function Chat({ config }: { config: RuntimeConfig }) {
       if (frame.sessionId && frame.sessionId !== sessionRef.current) return;
       switch (frame.type) {
         case 'processing':
-          setPending((p) => p ?? { since: Date.now(), elapsedMs: 0 });
+          setPending((p) => ({ since: p?.since ?? Date.now(), elapsedMs: 0, acknowledged: true }));
           break;
         case 'progress':
-          setPending((p) => ({ since: p?.since ?? Date.now(), elapsedMs: frame.elapsedMs ?? 0 }));
+          setPending((p) => ({
+            since: p?.since ?? Date.now(),
+            elapsedMs: frame.elapsedMs ?? 0,
+            acknowledged: true,
+          }));
           break;
         case 'complete':
           setPending(undefined);
@@ -120,7 +126,7 @@ function Chat({ config }: { config: RuntimeConfig }) {
       return;
     }
     add({ kind: 'user', text: trimmed });
-    setPending({ since: Date.now(), elapsedMs: 0 });
+    setPending({ since: Date.now(), elapsedMs: 0, acknowledged: false });
     setPrompt('');
   };
 
@@ -193,7 +199,11 @@ function Chat({ config }: { config: RuntimeConfig }) {
               <Entry key={entry.id} entry={entry} explorerUrl={config.explorerUrl} />
             ))}
             {pending && (
-              <li className="msg agent working" data-testid="working">
+              <li
+                className="msg agent working"
+                data-testid="working"
+                data-phase={pending.acknowledged ? 'processing' : 'sent'}
+              >
                 <span className="dots" aria-hidden="true">
                   <i />
                   <i />

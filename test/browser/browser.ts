@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,20 +39,26 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Builds the chat page (frontend/) into a fresh temp directory with Vite, offline; each test file
- * gets its own output so parallel files never race on frontend/dist.
+ * Builds the chat page (frontend/) with Vite, offline, into a temp directory keyed by a hash of its
+ * sources: parallel test files and later runs reuse one build, and never touch frontend/dist.
  */
 export async function buildChatPage(): Promise<string> {
-  const outDir = await mkdtemp(join(tmpdir(), 'chat-page-'));
+  const frontend = join(REPO_ROOT, 'frontend');
+  const sources = (await readdir(join(frontend, 'src'))).map((f) => `src/${f}`);
+  const hash = createHash('sha256');
+  for (const file of ['index.html', 'vite.config.ts', 'package.json', ...sources].sort()) {
+    hash.update(file).update(await readFile(join(frontend, file)));
+  }
+  const outDir = join(tmpdir(), `agentic-payments-chat-page-${hash.digest('hex').slice(0, 16)}`);
+  if (existsSync(join(outDir, 'index.html'))) return outDir;
+  const staging = await mkdtemp(`${outDir}-staging-`);
   await promisify(execFile)(
     'pnpm',
-    ['exec', 'vite', 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
-    {
-      cwd: join(REPO_ROOT, 'frontend'),
-      env: { ...process.env, VITE_WS_URL: '' },
-      timeout: 120_000,
-    },
+    ['exec', 'vite', 'build', '--outDir', staging, '--emptyOutDir', '--logLevel', 'warn'],
+    { cwd: frontend, env: { ...process.env, VITE_WS_URL: '' }, timeout: 120_000 },
   );
+  // Another test file may have finished the same build first; both copies are identical.
+  await rename(staging, outDir).catch(() => rm(staging, { recursive: true, force: true }));
   return outDir;
 }
 

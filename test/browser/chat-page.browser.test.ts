@@ -90,7 +90,7 @@ afterAll(async () => {
   await browser?.close();
   await host?.stop();
   await agent?.stop();
-  await Promise.all([dataDir, staticDir].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 async function send(text: string) {
@@ -133,7 +133,7 @@ describe('the chat page (fake agent)', () => {
   it('flags a drop in the middle of a turn, reconnects, and the turn ran once', async () => {
     const before = agent.prompts.length;
     await send('slow turn');
-    await page.getByTestId('working').waitFor();
+    await page.locator('[data-testid="working"][data-phase="processing"]').waitFor();
     const restarted = restartHost();
     const error = page.locator('[data-testid="error"][data-code="connection_lost"]');
     await error.waitFor();

@@ -83,7 +83,7 @@ afterAll(async () => {
   await gateway?.stop();
   await facilitator?.stop();
   await devnet?.stop();
-  await Promise.all([dataDir, staticDir].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 async function ask(prompt: string): Promise<void> {
@@ -146,4 +146,44 @@ describe('the chat page on the whole local stack', () => {
     expect(explorerText).toMatch(/success/i);
     await explorerPage.screenshot({ path: await artifactPath('explorer-tx.png') });
   }, 180_000);
+
+  it('a drop in the middle of a paid turn: the user sees an error, the page reconnects, and it is charged once', async () => {
+    const agentAddress = devnet.accounts.agent.address;
+    const before = await devnet.usdcBalance(agentAddress);
+    await page.getByTestId('prompt').fill('Generate an image of a lighthouse in a storm');
+    await page.getByTestId('send').click();
+    await page.locator('[data-testid="working"][data-phase="processing"]').waitFor();
+
+    // The WebSocket host goes away mid-turn (every socket closes) and comes back on the same port.
+    const port = Number(new URL(host.httpUrl).port);
+    await host.stop();
+    host = await startLocalWebSocketHost({
+      port,
+      agentUrl: agent.url,
+      dataDir,
+      staticDir,
+      explorerUrl: devnet.explorerUrl ?? '',
+    });
+    await page.locator('[data-testid="error"][data-code="connection_lost"]').waitFor();
+    await page.locator('[data-testid="connection-status"][data-status="open"]').waitFor({ timeout: 30_000 });
+
+    // The agent finished the turn it had started: one payment, and nothing retried it.
+    await expect
+      .poll(() => devnet.usdcBalance(agentAddress), { timeout: 30_000 })
+      .toBe(before - PRICE_ATOMIC);
+    await page.getByTestId('prompt').fill('What are my wallet details?');
+    await page.getByTestId('send').click();
+    await expect
+      .poll(() => page.getByTestId('wallet-usdc').textContent(), { timeout: 60_000 })
+      .toBe(formatUnits(before - PRICE_ATOMIC));
+    expect(await devnet.usdcBalance(agentAddress)).toBe(before - PRICE_ATOMIC);
+    await page.screenshot({ path: await artifactPath('chat-full-stack-drop.png') });
+  }, 180_000);
 });
+
+/** The agent's wallet snapshot prints USDC like "9.96" (no trailing zeros). */
+function formatUnits(atomic: bigint): string {
+  const whole = atomic / 1_000_000n;
+  const fraction = (atomic % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : `${whole}`;
+}

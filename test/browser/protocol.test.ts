@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { explorerLink, parseServerFrame, safeUrl } from '../../frontend/src/protocol.ts';
+
+const TX = `0x${'ab'.repeat(32)}`;
+
+describe('the chat page protocol (frontend/src/protocol.ts)', () => {
+  it('parses a complete frame into text, images, receipts and wallet', () => {
+    const frame = parseServerFrame(
+      JSON.stringify({
+        type: 'complete',
+        sessionId: 's1',
+        response: {
+          output: {
+            message: { role: 'assistant', content: [{ text: 'one' }, { text: 'two' }] },
+            images: { a: 'https://bucket.example/a.png?X-Amz-Signature=1', b: 'javascript:alert(1)' },
+            payments: [
+              {
+                transaction_hash: TX,
+                amount: '0.04',
+                network: 'base-sepolia',
+                explorer_url: `https://sepolia.basescan.org/tx/${TX}`,
+              },
+              { transaction_hash: 'not-a-hash', amount: '1', network: 'base-sepolia' },
+            ],
+            wallet: { address: '0x1', network: 'base-sepolia', chain_id: 84532, eth: '1', usdc: '9.96' },
+          },
+        },
+      }),
+    );
+    expect(frame).toStrictEqual({
+      type: 'complete',
+      sessionId: 's1',
+      turn: {
+        text: 'one\ntwo',
+        images: [{ id: 'a', url: 'https://bucket.example/a.png?X-Amz-Signature=1' }],
+        payments: [
+          {
+            transactionHash: TX,
+            amount: '0.04',
+            network: 'base-sepolia',
+            explorerUrl: `https://sepolia.basescan.org/tx/${TX}`,
+            imageId: undefined,
+          },
+        ],
+        wallet: { address: '0x1', network: 'base-sepolia', chainId: 84532, eth: '1', usdc: '9.96' },
+        model: undefined,
+      },
+    });
+  });
+
+  it('turns error frames and API Gateway failures into errors, and ignores garbage', () => {
+    expect(parseServerFrame('{"type":"error","code":"prompt_too_long","message":"too long"}')).toStrictEqual({
+      type: 'error',
+      code: 'prompt_too_long',
+      message: 'too long',
+      sessionId: undefined,
+    });
+    expect(parseServerFrame('{"message":"Internal server error","connectionId":"x"}')).toStrictEqual({
+      type: 'error',
+      code: 'gateway_error',
+      message: 'Internal server error',
+    });
+    expect(parseServerFrame('not json')).toBeUndefined();
+    expect(parseServerFrame('[1,2]')).toBeUndefined();
+  });
+
+  it('links receipts to their explorer URL, else the configured explorer, else BaseScan', () => {
+    const receipt = { transactionHash: TX, amount: '0.04', network: 'base-sepolia' };
+    expect(explorerLink({ ...receipt, explorerUrl: `http://127.0.0.1:4000/tx/${TX}` }, undefined)).toBe(
+      `http://127.0.0.1:4000/tx/${TX}`,
+    );
+    expect(explorerLink(receipt, 'http://127.0.0.1:4000/')).toBe(`http://127.0.0.1:4000/tx/${TX}`);
+    expect(explorerLink(receipt, undefined)).toBe(`https://sepolia.basescan.org/tx/${TX}`);
+    expect(explorerLink({ ...receipt, network: 'unknown' }, undefined)).toBeUndefined();
+  });
+
+  it('only lets http(s) URLs through', () => {
+    expect(safeUrl('https://x.example/a')).toBe('https://x.example/a');
+    expect(safeUrl('javascript:alert(1)')).toBeUndefined();
+    expect(safeUrl('data:image/png;base64,AAAA')).toBeUndefined();
+    expect(safeUrl(42)).toBeUndefined();
+  });
+});
