@@ -68,9 +68,16 @@ export function spawnAnvil({
   });
   let output = '';
   let exited = false;
+  // If this process ends without stop() (an uncaught error, process.exit), take anvil along rather
+  // than leave it running in the background. SIGTERM still lets it dump its state.
+  const killOnExit = (): void => {
+    child.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', () => {
       exited = true;
+      process.off('exit', killOnExit);
       resolve();
     });
   });
