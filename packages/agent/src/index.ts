@@ -3,6 +3,7 @@ export { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 export { createApp, SESSION_HEADER } from './app.ts';
 export { type AgentConfig, configError, loadConfig } from './config.ts';
 export { FileSessionMemory } from './file-session-memory.ts';
+export { createModelFactory, type ModelFactory } from './models.ts';
 export { OFFLINE_PLANNER_ID, OfflinePlannerModel, planNextAction } from './offline-planner.ts';
 export { createGuardedSigner, createPaidFetch, PaymentRefusedError } from './payment-client.ts';
 export type { SessionMemory } from './session-memory.ts';

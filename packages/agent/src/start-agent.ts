@@ -11,7 +11,7 @@ import { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 import { createApp } from './app.ts';
 import { type AgentConfig, loadConfig, type WalletConfig } from './config.ts';
 import { FileSessionMemory } from './file-session-memory.ts';
-import { createModelFactory } from './models.ts';
+import { createModelFactory, type ModelFactory } from './models.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 import type { AgentDeps } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
@@ -27,6 +27,8 @@ export interface StartAgentOptions extends Partial<AgentConfig> {
   fetch?: typeof globalThis.fetch;
   now?: () => Date;
   log?: (entry: Record<string, unknown>) => void;
+  /** A model to use instead of the configured one (tests). */
+  modelFactory?: ModelFactory;
   /** Extra BedrockRuntimeClient config for the Bedrock model (e.g. a local endpoint in tests). */
   bedrockClientConfig?: Record<string, unknown>;
 }
@@ -89,6 +91,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     now,
     log,
     bedrockClientConfig,
+    modelFactory,
     ...overrides
   } = options;
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
@@ -112,7 +115,8 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
       : new FileSessionMemory(join(config.dataDir, 'agent')));
   const analyzer =
     injectedAnalyzer ?? createImageAnalyzer({ kind: config.imageAnalyzer, region: config.region });
-  const model = await createModelFactory(config, bedrockClientConfig ? { bedrockClientConfig } : {});
+  const model =
+    modelFactory ?? (await createModelFactory(config, bedrockClientConfig ? { bedrockClientConfig } : {}));
 
   const deps: AgentDeps = {
     config,
