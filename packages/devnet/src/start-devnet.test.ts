@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,5 +204,34 @@ describe('startDevnet', () => {
     devnet = await startDevnet({ dataDir, port: 0, quiet: true });
     expect(devnet.initialised).toBe(false);
     expect(await devnet.usdcBalance(devnet.accounts.seller.address)).toBe(expected);
+  });
+});
+
+describe('startDevnet with a damaged state file', () => {
+  it('moves the broken file aside and restores the state saved at the previous start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'devnet-test-'));
+    const seller = DEVNET_ACCOUNTS.seller.address;
+    try {
+      const first = await startDevnet({ dataDir, quiet: true });
+      await first.mintUsdc(seller, 111n);
+      await first.stop();
+      const second = await startDevnet({ dataDir, quiet: true }); // backs up the good file
+      await second.mintUsdc(seller, 222n);
+      await second.stop();
+      const statePath = join(dataDir, 'devnet', 'state.json');
+      writeFileSync(statePath, readFileSync(statePath, 'utf8').slice(0, 100)); // a dump cut short
+
+      const lines: string[] = [];
+      const third = await startDevnet({ dataDir, log: (line) => lines.push(line) });
+      try {
+        expect(third.initialised).toBe(false);
+        expect(await third.usdcBalance(seller)).toBe(111n); // as saved when the second start began
+        expect(lines[0]).toMatch(/did not parse \(moved to .*state\.corrupt-.*\.json\); restored the state/);
+      } finally {
+        await third.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

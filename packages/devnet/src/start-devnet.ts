@@ -18,6 +18,7 @@ import {
 import { createDevnetClient, type DevnetClient } from './devnet-client.ts';
 import { DevnetError } from './errors.ts';
 import { startExplorer } from './explorer/start-explorer.ts';
+import { prepareStateFile } from './state-file.ts';
 
 export interface StartDevnetOptions {
   /** State lives in `<dataDir>/devnet/`. Omitted: a temporary directory, deleted on stop. */
@@ -75,6 +76,7 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
   const tempDir = options.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'devnet-')) : undefined;
   const stateDir = join(options.dataDir ?? tempDir ?? '', 'devnet');
   mkdirSync(stateDir, { recursive: true });
+  const stateFiles = prepareStateFile(stateDir, log);
 
   let anvil: AnvilProcess;
   try {
@@ -87,7 +89,7 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
         '--mnemonic',
         DEVNET_MNEMONIC,
         '--state',
-        join(stateDir, 'state.json'),
+        stateFiles.state,
         '--state-interval',
         String(stateIntervalSeconds),
       ],
