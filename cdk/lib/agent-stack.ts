@@ -59,6 +59,12 @@ export class AgentStack extends Stack {
 
     this.cdpSecret = new secretsmanager.Secret(this, 'CdpCredentials', {
       description: `CDP API key and wallet secret for the agent's wallet: JSON with ${CDP_SECRET_KEYS.join(', ')}. Set after deploy.`,
+      // Starts as the right JSON shape with empty values, so the agent reports exactly which
+      // credential is missing until the operator puts the real ones (no value is ever in the template).
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify(Object.fromEntries(CDP_SECRET_KEYS.map((key) => [key, '']))),
+        generateStringKey: 'placeholder',
+      },
     });
     Validations.of(this.cdpSecret).acknowledge({
       id: 'AwsSolutions-SMG4',

@@ -329,7 +329,10 @@ describe('agent stack', () => {
     expect(secrets).toHaveLength(1);
     const [, secret] = secrets[0] ?? [];
     expect(secret.Properties.SecretString).toBeUndefined();
-    expect(secret.Properties.GenerateSecretString).toStrictEqual({});
+    expect(secret.Properties.GenerateSecretString).toStrictEqual({
+      SecretStringTemplate: '{"CDP_API_KEY_ID":"","CDP_API_KEY_SECRET":"","CDP_WALLET_SECRET":""}',
+      GenerateStringKey: 'placeholder',
+    });
     expect(secret.Properties.Description).toContain(CDP_SECRET_KEYS.join(', '));
   });
 
