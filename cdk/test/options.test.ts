@@ -1,9 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { GATEWAY_CDP_SHIM_ENTRY } from '../lib/app.ts';
 import { parseAppConfig } from '../lib/config.ts';
 import { CDK_DIR } from '../lib/paths.ts';
@@ -84,7 +86,9 @@ describe('parseAppConfig', () => {
 
 describe('cdk-nag is really checking', () => {
   it('fails synth on an unacknowledged AwsSolutions finding', () => {
-    const app = new App();
+    const outdir = mkdtempSync(join(tmpdir(), 'agentic-payments-cdk-'));
+    onTestFinished(() => rmSync(outdir, { recursive: true, force: true }));
+    const app = new App({ outdir });
     const stack = new Stack(app, 'NagControl');
     new s3.Bucket(stack, 'PlainBucket');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -198,7 +202,9 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
 
 describe('PaymentsGatewayStack with facilitatorKind cdp', () => {
   it('keeps the CDP API key in Secrets Manager and loads it in the Lambda before the gateway starts', async () => {
-    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const outdir = mkdtempSync(join(tmpdir(), 'agentic-payments-cdk-'));
+    onTestFinished(() => rmSync(outdir, { recursive: true, force: true }));
+    const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
     const config = parseAppConfig({
       facilitatorKind: 'cdp',
       facilitatorUrl: 'https://api.cdp.coinbase.com/platform/v2/x402',
