@@ -101,31 +101,28 @@ export function createDynamoDbPaymentStore(options: DynamoDbPaymentStoreOptions)
         ttl: Math.ceil(params.expiresAt / 1000),
         created_at: params.now,
       };
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now',
-            ExpressionAttributeNames: { '#exp': 'expires_at' },
-            ExpressionAttributeValues: { ':now': params.now },
-          }),
+      // A record can be released between our failed put and our read; then simply try again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await doc.send(
+            new PutCommand({
+              TableName,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now',
+              ExpressionAttributeNames: { '#exp': 'expires_at' },
+              ExpressionAttributeValues: { ':now': params.now },
+            }),
+          );
+          return { reserved: true, record: toRecord(item) };
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+        const existing = await doc.send(
+          new GetCommand({ TableName, Key: { pk: params.key }, ConsistentRead: true }),
         );
-        return { reserved: true, record: toRecord(item) };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
+        if (existing.Item !== undefined) return { reserved: false, existing: toRecord(existing.Item) };
       }
-      const existing = await doc.send(
-        new GetCommand({ TableName, Key: { pk: params.key }, ConsistentRead: true }),
-      );
-      if (existing.Item === undefined) {
-        // Deleted between our put and our read (a release): report it as held; the caller retries.
-        return {
-          reserved: false,
-          existing: { ...toRecord(item), requestId: '', fingerprint: '', leaseUntil: params.now + 1 },
-        };
-      }
-      return { reserved: false, existing: toRecord(existing.Item) };
+      throw new Error('payment store: reservation kept changing under us');
     },
 
     async transition(guard, update) {

@@ -171,7 +171,16 @@ async function resume(ctx: Context, existing: PaymentRecord): Promise<PurchaseOu
       state: 'pending',
       leaseUntil: now + PENDING_LEASE_MS,
     });
-    if (taken === undefined) return resume(ctx, (await deps.paymentStore.get(existing.key, now)) ?? existing);
+    if (taken === undefined) {
+      // Someone else took it over (or it was released) in the meantime: let the client retry.
+      return {
+        kind: 'failed',
+        status: 409,
+        code: GATEWAY_ERRORS.paymentInProgress,
+        message: 'a request with this payment is still being processed; retry shortly',
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      };
+    }
     deps.logger.warn('reservation_taken_over', { request_id: existing.requestId });
     return verifyAndGenerate(ctx, guardOf(taken));
   }
