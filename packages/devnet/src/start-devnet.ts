@@ -99,7 +99,10 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     throw error;
   }
-  const rpcUrl = `http://${anvil.host}:${anvil.port}`;
+  // Bound to every interface (0.0.0.0 / ::): talk to it over loopback, and say that it is exposed.
+  const wildcard = anvil.host === '0.0.0.0' || anvil.host === '::' || anvil.host === '[::]';
+  if (wildcard) log(`devnet: WARNING anvil listens on ${anvil.host}; its accounts are public and unlocked`);
+  const rpcUrl = `http://${wildcard ? '127.0.0.1' : anvil.host}:${anvil.port}`;
   let explorer: { url: string; stop(): Promise<void> } | undefined;
   let stopped = false;
   anvil.child.once('exit', (code, signal) => {

@@ -34,7 +34,7 @@ export function startExplorer({ rpcUrl, port, host = '127.0.0.1' }: StartExplore
     const server = serve({ fetch: app.fetch, port, hostname: host }, (info: AddressInfo) => {
       server.off('error', reject);
       resolve({
-        url: `http://${host}:${info.port}`,
+        url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${info.port}`,
         stop: () =>
           new Promise<void>((done) => {
             server.close(() => done());
