@@ -1,0 +1,287 @@
+/**
+ * Paid requests on the devnet: our gateway + our facilitator vs the reference stack built from the
+ * official libraries, each service in its own process, driven by the official `@x402/fetch` client
+ * (one payer per in-flight request). Levels run ABBA (ours, ref, ref, ours; the next level starts
+ * with ref) so load from other processes on this shared machine hits both sides alike. Every 200 is
+ * checked against USDC Transfer events to the seller in the block range of its segment.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { type Devnet, type DevnetAccount, deriveDevnetAccount } from '@agentic-payments/devnet';
+import { registerExactEvmScheme } from '@x402/evm/exact/client';
+import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
+import { type Address, type Hex, parseAbiItem } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { type ChildService, spawnService } from './services.ts';
+import { type LatencySummary, ratePerSecond, ratio, summarize } from './stats.ts';
+
+export type Side = 'ours' | 'reference';
+export const PROMPT = 'a red sunset over the ocean';
+export const PRICE_ATOMIC = 40_000n; // 1024x1024 standard, $0.04
+const TRANSFER = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
+
+export interface SideResult {
+  side: Side;
+  concurrency: number;
+  requests: number;
+  ok: number;
+  failures: Record<string, number>;
+  elapsedMs: number;
+  paidPerSecond: number | undefined;
+  latencyMs: LatencySummary;
+  /** USDC Transfer events to the seller in the segments' block ranges. */
+  transfersOnChain: number;
+  /** Every 200's transaction hash is among those Transfer events, and the counts are equal. */
+  settledOnChainMatches200s: boolean;
+}
+
+export interface LevelResult {
+  concurrency: number;
+  ours: SideResult;
+  reference: SideResult;
+  throughputRatio: number | undefined;
+  p50Ratio: number | undefined;
+}
+
+export interface PaidBenchmarkResult {
+  levels: LevelResult[];
+  order: string;
+  serviceStats: Record<string, unknown>;
+}
+
+interface Segment {
+  ok: number;
+  failures: Record<string, number>;
+  latencies: number[];
+  elapsedMs: number;
+  transfers: number;
+  matches: boolean;
+}
+
+type PaidFetch = ReturnType<typeof wrapFetchWithPayment>;
+
+function payingFetch(payer: DevnetAccount): PaidFetch {
+  const client = new x402Client();
+  registerExactEvmScheme(client, { signer: privateKeyToAccount(payer.privateKey) });
+  return wrapFetchWithPayment(fetch, client);
+}
+
+async function oneRequest(
+  pay: PaidFetch,
+  url: string,
+): Promise<{ ok: true; tx: Hex } | { ok: false; reason: string }> {
+  try {
+    const res = await pay(`${url}/generate_image`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        request_id: `bench-${randomUUID()}`,
+        prompt: PROMPT,
+        size: '1024x1024',
+        quality: 'standard',
+      }),
+    });
+    const text = await res.text();
+    if (res.status !== 200) {
+      let code = '';
+      try {
+        const body = JSON.parse(text) as { error?: unknown };
+        code = typeof body.error === 'string' ? body.error.slice(0, 60) : '';
+      } catch {
+        // not JSON
+      }
+      return { ok: false, reason: `http_${res.status}${code ? `:${code}` : ''}` };
+    }
+    const header = res.headers.get('PAYMENT-RESPONSE');
+    if (header === null) return { ok: false, reason: 'no_payment_response_header' };
+    const settle = decodePaymentResponseHeader(header);
+    return { ok: true, tx: settle.transaction as Hex };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: `client_error:${message.slice(0, 60)}` };
+  }
+}
+
+async function runSegment(options: {
+  devnet: Devnet;
+  url: string;
+  seller: Address;
+  fetches: readonly PaidFetch[];
+  concurrency: number;
+  requests: number;
+}): Promise<Segment> {
+  const { devnet, url, concurrency, requests } = options;
+  const fromBlock = (await devnet.publicClient.getBlockNumber()) + 1n;
+  const latencies: number[] = [];
+  const failures: Record<string, number> = {};
+  const txs = new Set<string>();
+  let next = 0;
+  const started = performance.now();
+  const worker = async (index: number) => {
+    const pay = options.fetches[index];
+    if (pay === undefined) throw new Error(`no payer for worker ${index}`);
+    while (next < requests) {
+      next += 1;
+      const t0 = performance.now();
+      const outcome = await oneRequest(pay, url);
+      if (outcome.ok) {
+        latencies.push(performance.now() - t0);
+        txs.add(outcome.tx.toLowerCase());
+      } else {
+        failures[outcome.reason] = (failures[outcome.reason] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, requests) }, (_, i) => worker(i)));
+  const elapsedMs = performance.now() - started;
+  const toBlock = await devnet.publicClient.getBlockNumber();
+  const logs =
+    toBlock >= fromBlock
+      ? await devnet.publicClient.getLogs({
+          address: devnet.usdcAddress,
+          event: TRANSFER,
+          args: { to: options.seller },
+          fromBlock,
+          toBlock,
+        })
+      : [];
+  const logTxs = new Set(
+    logs.filter((l) => l.args.value === PRICE_ATOMIC).map((l) => l.transactionHash.toLowerCase()),
+  );
+  const matches =
+    logs.length === latencies.length &&
+    [...txs].every((tx) => logTxs.has(tx)) &&
+    txs.size === latencies.length;
+  return { ok: latencies.length, failures, latencies, elapsedMs, transfers: logs.length, matches };
+}
+
+function combine(side: Side, concurrency: number, requests: number, segments: Segment[]): SideResult {
+  const latencies = segments.flatMap((s) => s.latencies);
+  const failures: Record<string, number> = {};
+  for (const s of segments)
+    for (const [k, v] of Object.entries(s.failures)) failures[k] = (failures[k] ?? 0) + v;
+  const ok = segments.reduce((a, s) => a + s.ok, 0);
+  const elapsedMs = segments.reduce((a, s) => a + s.elapsedMs, 0);
+  return {
+    side,
+    concurrency,
+    requests,
+    ok,
+    failures,
+    elapsedMs: Math.round(elapsedMs),
+    paidPerSecond: ratePerSecond(ok, elapsedMs),
+    latencyMs: summarize(latencies),
+    transfersOnChain: segments.reduce((a, s) => a + s.transfers, 0),
+    settledOnChainMatches200s: segments.every((s) => s.matches),
+  };
+}
+
+/** Requests per side at a concurrency level: two ABBA halves of at least `minHalf` each. */
+export function requestsPerSide(concurrency: number, quick: boolean): number {
+  const half = quick ? Math.max(4, concurrency) : Math.max(12, concurrency);
+  return 2 * half;
+}
+
+export async function runPaidBenchmark(options: {
+  devnet: Devnet;
+  levels: readonly number[];
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<PaidBenchmarkResult> {
+  const { devnet, levels, quick, log } = options;
+  const maxConcurrency = Math.max(...levels);
+  const oursSeller = devnet.accounts.seller.address;
+  const referenceSeller = deriveDevnetAccount(8).address;
+  const referenceSettler = deriveDevnetAccount(9);
+  await devnet.addEth(referenceSettler.address, 1_000n * 10n ** 18n);
+  const totalPerPayer = levels.reduce((a, c) => a + requestsPerSide(c, quick), 8) * 2;
+  log(`funding ${maxConcurrency} payers with ${totalPerPayer * 0.04} USDC each...`);
+  const payers = await devnet.fundPayers(maxConcurrency, BigInt(totalPerPayer) * PRICE_ATOMIC);
+  const fetches = payers.map(payingFetch);
+
+  const services: Record<string, ChildService> = {};
+  const serviceStats: Record<string, unknown> = {};
+  try {
+    log('starting services (one process each)...');
+    const [oursFacilitator, referenceFacilitator] = await Promise.all([
+      spawnService({
+        role: 'ours-facilitator',
+        rpcUrl: devnet.rpcUrl,
+        settlerKey: devnet.accounts.settler.privateKey,
+      }),
+      spawnService({
+        role: 'reference-facilitator',
+        rpcUrl: devnet.rpcUrl,
+        settlerKey: referenceSettler.privateKey,
+      }),
+    ]);
+    services.oursFacilitator = oursFacilitator;
+    services.referenceFacilitator = referenceFacilitator;
+    const [oursGateway, referenceSellerService] = await Promise.all([
+      spawnService({
+        role: 'ours-gateway',
+        rpcUrl: devnet.rpcUrl,
+        facilitatorUrl: oursFacilitator.url,
+        sellerAddress: oursSeller,
+      }),
+      spawnService({
+        role: 'reference-seller',
+        facilitatorUrl: referenceFacilitator.url,
+        sellerAddress: referenceSeller,
+      }),
+    ]);
+    services.oursGateway = oursGateway;
+    services.referenceSeller = referenceSellerService;
+    const target = {
+      ours: { url: oursGateway.url, seller: oursSeller },
+      reference: { url: referenceSellerService.url, seller: referenceSeller },
+    } as const;
+
+    // Warm-up (JIT, connection pools, facilitator /supported sync): not counted.
+    for (const side of ['ours', 'reference'] as const) {
+      const warm = await runSegment({ devnet, ...target[side], fetches, concurrency: 2, requests: 4 });
+      log(`warm-up ${side}: ${warm.ok}/4 ok ${JSON.stringify(warm.failures)}`);
+    }
+
+    const results: LevelResult[] = [];
+    for (const [index, concurrency] of levels.entries()) {
+      const requests = requestsPerSide(concurrency, quick);
+      const first: Side = index % 2 === 0 ? 'ours' : 'reference';
+      const second: Side = first === 'ours' ? 'reference' : 'ours';
+      const segments: Record<Side, Segment[]> = { ours: [], reference: [] };
+      for (const side of [first, second, second, first]) {
+        const segment = await runSegment({
+          devnet,
+          ...target[side],
+          fetches,
+          concurrency,
+          requests: requests / 2,
+        });
+        segments[side].push(segment);
+        log(
+          `  c=${concurrency} ${side.padEnd(9)} ${segment.ok}/${requests / 2} ok in ${Math.round(segment.elapsedMs)} ms` +
+            `${Object.keys(segment.failures).length ? ` failures ${JSON.stringify(segment.failures)}` : ''}` +
+            ` transfers ${segment.transfers}${segment.matches ? '' : ' MISMATCH'}`,
+        );
+      }
+      const ours = combine('ours', concurrency, requests, segments.ours);
+      const reference = combine('reference', concurrency, requests, segments.reference);
+      results.push({
+        concurrency,
+        ours,
+        reference,
+        throughputRatio: ratio(ours.paidPerSecond, reference.paidPerSecond),
+        p50Ratio: ratio(ours.latencyMs.p50, reference.latencyMs.p50),
+      });
+    }
+    return {
+      levels: results,
+      order: 'ABBA per level, starting side alternating between levels',
+      serviceStats,
+    };
+  } finally {
+    for (const [name, service] of Object.entries(services)) {
+      serviceStats[name] = await service.stop().catch((error: unknown) => String(error));
+    }
+  }
+}

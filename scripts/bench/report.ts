@@ -1,0 +1,155 @@
+import type { AgentTurnResult } from './agent-turn.ts';
+import type { BenchArgs } from './args.ts';
+import type { ColdStartResult } from './cold-start.ts';
+import type { ComponentResults, FacilitatorCosts } from './components.ts';
+import type { MachineFacts } from './machine.ts';
+import type { PaidBenchmarkResult, SideResult } from './paid-requests.ts';
+import { fmt, type LatencySummary, ratio } from './stats.ts';
+
+export interface BenchResults {
+  command: string;
+  machine: MachineFacts;
+  options: BenchArgs;
+  startedAt: string;
+  durationSeconds: number;
+  paid?: PaidBenchmarkResult;
+  components?: ComponentResults;
+  coldStart?: ColdStartResult[];
+  agent?: AgentTurnResult;
+}
+
+const lat = (s: LatencySummary) => `${fmt(s.p50, 0)} / ${fmt(s.p95, 0)} / ${fmt(s.p99, 0)}`;
+const failures = (f: Record<string, number>) => {
+  const entries = Object.entries(f);
+  return entries.length === 0 ? '0' : entries.map(([k, v]) => `${v}× \`${k}\``).join(', ');
+};
+const rpc = (r: FacilitatorCosts['rpcPerVerify']) =>
+  `${fmt(r.httpRequests, 1)} (${Object.entries(r.calls)
+    .map(([m, n]) => `${m} ${fmt(n, 1)}`)
+    .join(', ')})`;
+
+function paidSection(paid: PaidBenchmarkResult): string[] {
+  const rows = paid.levels.flatMap((level) => {
+    const row = (s: SideResult) =>
+      `| ${level.concurrency} | ${s.side} | ${s.ok}/${s.requests} | ${fmt(s.paidPerSecond, 2)} | ${lat(s.latencyMs)} | ${failures(s.failures)} | ${s.transfersOnChain} ${s.settledOnChainMatches200s ? '✔' : '✘ mismatch'} |`;
+    return [row(level.ours), row(level.reference)];
+  });
+  const ratios = paid.levels.map(
+    (l) =>
+      `| ${l.concurrency} | ${fmt(l.throughputRatio, 2)} | ${fmt(l.p50Ratio, 2)} | ${
+        (l.throughputRatio ?? 0) > 1 && (l.p50Ratio ?? Number.POSITIVE_INFINITY) < 1 ? 'yes' : 'no'
+      } |`,
+  );
+  return [
+    '## 1. Paid requests on the devnet',
+    '',
+    'OURS = our gateway (Hono, DynamoDB-API payment store on the embedded dynalite, local image store) + our facilitator over HTTP.',
+    'REFERENCE = express + `@x402/express` `paymentMiddleware` + `x402ResourceServer` → `HTTPFacilitatorClient` → an express-served',
+    '`@x402/core` `x402Facilitator` with the `@x402/evm` exact scheme and a plain viem wallet client as signer (receipt polling set to',
+    '20 ms like ours; everything else default). Both routes run the same local procedural image generator (not an AI model) on the',
+    'same prompt (1024x1024 PNG, same bytes) and answer with the image as base64 JSON. Each service runs in its own Node process.',
+    '',
+    'Client: the official `@x402/fetch` `wrapFetchWithPayment` with `@x402/evm` `ExactEvmScheme` for both sides, one pre-funded payer per',
+    'in-flight request. Nothing is pre-signed: every timed request is the full unpaid POST → 402 → EIP-712 signature → paid POST →',
+    "200 with the image read to the end, so the (identical) client cost is inside both sides' numbers.",
+    `Order: ${paid.order}. Throughput = paid 200s / wall time of that side's segments. Latency in ms (p50 / p95 / p99) over the 200s.`,
+    "On-chain column: USDC `Transfer` events to that side's seller in the block ranges of its segments; ✔ = equal to the number of",
+    "200s and every 200's `PAYMENT-RESPONSE` transaction is among them.",
+    '',
+    '| concurrency | side | 200s / requests | paid req/s | latency ms p50 / p95 / p99 | failures | Transfers on chain |',
+    '| ---: | --- | ---: | ---: | ---: | --- | ---: |',
+    ...rows,
+    '',
+    '| concurrency | throughput ours / reference | p50 ours / reference | ours beats reference (higher req/s and lower p50) |',
+    '| ---: | ---: | ---: | --- |',
+    ...ratios,
+    '',
+  ];
+}
+
+function componentSection(c: ComponentResults): string[] {
+  const f = c.facilitators;
+  const sig = c.signatureRecovery;
+  return [
+    '## 2. Component costs',
+    '',
+    'Measured one call at a time. Verify / settle: through each facilitator over HTTP with the official `HTTPFacilitatorClient`',
+    '(payloads signed beforehand with the official client; settle includes waiting for the receipt). RPC round trips per call: the',
+    'same facilitator code pointed at a counting JSON-RPC pass-through (HTTP requests; a JSON-RPC batch counts once).',
+    '',
+    '| facilitator | verify ms p50 / p95 / p99 | settle ms p50 / p95 / p99 | RPC HTTP requests per verify | RPC HTTP requests per settle | failures |',
+    '| --- | ---: | ---: | --- | --- | ---: |',
+    `| ours | ${lat(f.ours.verifyMs)} | ${lat(f.ours.settleMs)} | ${rpc(f.ours.rpcPerVerify)} | ${rpc(f.ours.rpcPerSettle)} | ${f.ours.failures} |`,
+    `| reference | ${lat(f.reference.verifyMs)} | ${lat(f.reference.settleMs)} | ${rpc(f.reference.rpcPerVerify)} | ${rpc(f.reference.rpcPerSettle)} | ${f.reference.failures} |`,
+    `| ours / reference (p50) | ${fmt(ratio(f.ours.verifyMs.p50, f.reference.verifyMs.p50), 2)} | ${fmt(ratio(f.ours.settleMs.p50, f.reference.settleMs.p50), 2)} | | | |`,
+    '',
+    '| component | result |',
+    '| --- | ---: |',
+    `| EIP-712 signature recovery, viem \`recoverTypedDataAddress\` (JS, one core) | ${sig.viemRecoverTypedDataAddressPerSecond} /s |`,
+    `| EIP-712 signature recovery, native libsecp256k1 (\`secp256k1\` N-API) | ${sig.nativeSecp256k1PerSecond === undefined ? 'n/a' : `${sig.nativeSecp256k1PerSecond} /s`} |`,
+    `| image generation 1024x1024, local procedural generator, ms p50 / p95 | ${fmt(c.imageGeneration1024Ms.p50, 0)} / ${fmt(c.imageGeneration1024Ms.p95, 0)} |`,
+    `| 402 round trip (unpaid POST /generate_image), ours, ms p50 / p95 / p99 | ${lat(c.paymentRequired402Ms.ours)} |`,
+    `| 402 round trip, reference, ms p50 / p95 / p99 | ${lat(c.paymentRequired402Ms.reference)} |`,
+    '',
+    `Native secp256k1: ${sig.nativeNote}`,
+    '',
+  ];
+}
+
+function coldStartSection(results: ColdStartResult[]): string[] {
+  return [
+    '## 3. Serverless cold-start proxies',
+    '',
+    'Each Lambda entry bundled with esbuild as `cdk/lib/node-lambda.ts` does (ESM, minified, AWS SDK bundled, createRequire banner;',
+    'x64 here, ARM64 in the cloud), then imported in fresh Node processes with placeholder configuration. "init" is the `import()`',
+    'of the bundle (module evaluation and wiring), "process" is spawn to exit; medians.',
+    '',
+    '| entry | bundle bytes | init ms (median) | process ms (median) | spawns | note |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...results.map(
+      (r) =>
+        `| \`${r.entry}\` | ${r.bundleBytes ?? '–'} | ${fmt(r.initMsMedian, 0)} | ${fmt(r.processMsMedian, 0)} | ${r.spawns} | ${r.error ? `error: ${r.error.replaceAll('|', '/')}` : ''} |`,
+    ),
+    '',
+  ];
+}
+
+function agentSection(a: AgentTurnResult | undefined, included: boolean): string[] {
+  if (!included) return [];
+  if (a === undefined) return ['## 4. Agent turn', '', 'Not measured in this run.', ''];
+  return [
+    '## 4. Agent turn (offline planner)',
+    '',
+    `WebSocket prompt "${a.prompt}" → local API Gateway WebSocket host (the realtime Lambda handlers) → agent (model`,
+    `\`${a.model}\`: the offline planner, a deterministic rule-based stand-in, not a language model) → estimate, x402 payment to our`,
+    'gateway, settlement on the devnet → `complete` frame with the image URL. A fresh session per turn, one turn at a time.',
+    '',
+    '| turns | completed with image | paid | turn ms p50 / p95 | failures |',
+    '| ---: | ---: | ---: | ---: | --- |',
+    `| ${a.turns} | ${a.completedWithImage} | ${a.paidTurns} | ${fmt(a.turnMs.p50, 0)} / ${fmt(a.turnMs.p95, 0)} | ${failures(a.failures)} |`,
+    '',
+  ];
+}
+
+export function renderMarkdown(r: BenchResults, findings: string[] = []): string {
+  const m = r.machine;
+  return [
+    '# Benchmarks',
+    '',
+    'Generated by `pnpm bench` (scripts/bench/main.ts); raw numbers in `bench-results.json`. Do not edit by hand.',
+    '',
+    `- Command: \`${r.command}\``,
+    `- Date: ${r.startedAt} (run took ${r.durationSeconds} s)`,
+    `- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, commit ${m.gitCommit ?? 'unknown'}`,
+    `- Load average at start ${m.loadAverage.join(' / ')}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(' / ')}` : ''} (1 / 5 / 15 min). The machine is shared with other`,
+    "  engineers' builds and tests, so absolute numbers are noisy; the two sides run alternately in the same invocation so the",
+    '  ratios are the figures to read.',
+    '- Chain: the local devnet (anvil, automine, chain id 84532, EIP-3009 USDC at the Base Sepolia address).',
+    '',
+    ...(r.paid ? paidSection(r.paid) : []),
+    ...(r.components ? componentSection(r.components) : []),
+    ...(r.coldStart ? coldStartSection(r.coldStart) : []),
+    ...agentSection(r.agent, r.options.sections.includes('agent')),
+    ...(findings.length > 0 ? ['## What the numbers point at', '', ...findings, ''] : []),
+  ].join('\n');
+}

@@ -1,0 +1,91 @@
+/**
+ * Child-process entry for the paid-request benchmark: runs ONE service (our facilitator, our
+ * gateway, the reference facilitator or the reference seller) in its own Node process, so each
+ * service has its own event loop as in a deployment. Config comes as JSON in BENCH_SERVICE; the
+ * process prints `READY <url>` once listening and, on SIGTERM, `STATS <json>` before exiting.
+ * Log lines are serialised as in production but counted instead of written (no terminal I/O cost).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createJsonLogger as createFacilitatorLogger, startFacilitator } from '@agentic-payments/facilitator';
+import { createJsonLogger as createGatewayLogger, startGateway } from '@agentic-payments/gateway';
+import { LocalImageGenerator } from '@agentic-payments/imaging';
+import { z } from 'zod';
+import { startReferenceFacilitator, startReferenceSeller } from './reference-stack.ts';
+
+const hex = z.string().regex(/^0x[0-9a-fA-F]+$/) as unknown as z.ZodType<`0x${string}`>;
+export const ServiceConfig = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('ours-facilitator'), rpcUrl: z.string(), settlerKey: hex }),
+  z.object({
+    role: z.literal('ours-gateway'),
+    rpcUrl: z.string(),
+    facilitatorUrl: z.string(),
+    sellerAddress: hex,
+  }),
+  z.object({ role: z.literal('reference-facilitator'), rpcUrl: z.string(), settlerKey: hex }),
+  z.object({ role: z.literal('reference-seller'), facilitatorUrl: z.string(), sellerAddress: hex }),
+]);
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+
+const logStats = { lines: 0, bytes: 0 };
+const countLine = (line: string) => {
+  logStats.lines += 1;
+  logStats.bytes += line.length + 1;
+};
+
+async function start(
+  config: ServiceConfig,
+): Promise<{ url: string; stop(): Promise<void>; extra(): unknown }> {
+  switch (config.role) {
+    case 'ours-facilitator': {
+      const running = await startFacilitator({
+        rpcUrl: config.rpcUrl,
+        privateKey: config.settlerKey,
+        network: 'devnet',
+        port: 0,
+        logger: createFacilitatorLogger(countLine),
+      });
+      return { url: running.url, stop: running.stop, extra: () => ({ settler: running.stats() }) };
+    }
+    case 'ours-gateway': {
+      const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+      const running = await startGateway({
+        port: 0,
+        sellerAddress: config.sellerAddress,
+        network: 'devnet',
+        facilitatorUrl: config.facilitatorUrl,
+        dataDir,
+        rpcUrl: config.rpcUrl,
+        imageUrlSecret: 'bench-only-image-url-secret-0123456789',
+        imageGenerator: new LocalImageGenerator(),
+        logger: createGatewayLogger({ write: countLine }),
+      });
+      return {
+        url: running.url,
+        stop: async () => {
+          await running.stop();
+          rmSync(dataDir, { recursive: true, force: true });
+        },
+        extra: () => ({}),
+      };
+    }
+    case 'reference-facilitator':
+      return { ...(await startReferenceFacilitator(config)), extra: () => ({}) };
+    case 'reference-seller':
+      return {
+        ...(await startReferenceSeller({ ...config, imageGenerator: new LocalImageGenerator() })),
+        extra: () => ({}),
+      };
+  }
+}
+
+const config = ServiceConfig.parse(JSON.parse(process.env.BENCH_SERVICE ?? '{}'));
+const running = await start(config);
+process.stdout.write(`READY ${running.url}\n`);
+process.once('SIGTERM', () => {
+  const stats = { role: config.role, log: logStats, ...(running.extra() as object) };
+  void running.stop().finally(() => {
+    process.stdout.write(`STATS ${JSON.stringify(stats)}\n`, () => process.exit(0));
+  });
+});
