@@ -29,6 +29,7 @@ export class ReceiptPoller {
   readonly #request: RpcRequest;
   readonly #intervalMs: number;
   readonly #waiters = new Map<Hex, Waiter[]>();
+  readonly #offered = new Map<Hex, TransactionReceipt>();
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
   #arrivedWhilePolling = false;
@@ -44,7 +45,32 @@ export class ReceiptPoller {
     return this.#polls;
   }
 
+  /**
+   * Hands over a receipt fetched elsewhere (in the same JSON-RPC batch as the send): the next
+   * `wait` for that hash resolves without a poll.
+   */
+  offer(hash: Hex, rawReceipt: unknown): void {
+    if (rawReceipt == null) return;
+    const receipt = formatTransactionReceipt(rawReceipt as Parameters<typeof formatTransactionReceipt>[0]);
+    const list = this.#waiters.get(hash);
+    if (list) {
+      this.#waiters.delete(hash);
+      for (const waiter of list) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(receipt);
+      }
+      return;
+    }
+    if (this.#offered.size >= 1_000) this.#offered.clear();
+    this.#offered.set(hash, receipt);
+  }
+
   wait(hash: Hex, timeoutMs: number): Promise<TransactionReceipt> {
+    const offered = this.#offered.get(hash);
+    if (offered) {
+      this.#offered.delete(hash);
+      return Promise.resolve(offered);
+    }
     return new Promise<TransactionReceipt>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#drop(hash, waiter);

@@ -257,18 +257,23 @@ describe('the facilitator on the devnet', () => {
   });
 
   describe('RPC round trips', () => {
-    it('settles a payment in at most 4 HTTP requests to the RPC (pre-check batch, send, receipt)', async () => {
+    it('settles a payment in about 2 HTTP requests to the RPC: pre-check batch, then send + receipt in one batch', async () => {
       const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
       if (!payer) throw new Error('no payer');
       const payload = await signV2(payer, requirementsV2(fx.devnet, freshSeller()));
       // Warm the fee cache and the asset-code cache, as on a running service.
       await verify(v2Body(payload));
-      const before = fx.facilitator.stats().httpRequests;
+      const before = fx.facilitator.stats();
       const settled = await settle(v2Body(payload));
-      const used = fx.facilitator.stats().httpRequests - before;
+      const after = fx.facilitator.stats();
       expect(settled.json.success).toBe(true);
-      expect(used).toBeLessThanOrEqual(4);
-      expect(used).toBeGreaterThanOrEqual(3);
+      // Usually 2: the automining devnet answers the receipt in the send's batch. One more when the
+      // 2 s fee cache expired, or when anvil had not mined yet under load and a poll was needed.
+      const requests = after.httpRequests - before.httpRequests;
+      const polls = after.receiptPolls - before.receiptPolls;
+      expect(requests).toBeGreaterThanOrEqual(2);
+      expect(requests).toBeLessThanOrEqual(3 + polls);
+      expect(polls).toBeLessThanOrEqual(1);
     });
   });
 });
