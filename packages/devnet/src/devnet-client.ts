@@ -135,6 +135,7 @@ export function createDevnetClient({
 
   const fundPayers = async (n: number, usdcEach: bigint, ethEach = 0n): Promise<DevnetAccount[]> => {
     if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`fundPayers needs n >= 1, got ${n}`);
+    if (usdcEach < 0n || ethEach < 0n) throw new RangeError('fundPayers amounts must not be negative');
     const payers = Array.from({ length: n }, () => payer(nextPayer++));
     if (usdcEach > 0n) {
       const hashes: Hash[] = [];

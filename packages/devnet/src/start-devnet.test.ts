@@ -146,6 +146,12 @@ describe('startDevnet', () => {
     }
   });
 
+  it('rejects nonsense funding requests before touching the chain', async () => {
+    await expect(devnet.fundPayers(0, 1n)).rejects.toThrow(RangeError);
+    await expect(devnet.fundPayers(1, -1n)).rejects.toThrow(RangeError);
+    await expect(devnet.mintUsdc(devnet.accounts.seller.address, 0n)).rejects.toThrow(RangeError);
+  });
+
   it('refuses a non-loopback RPC', () => {
     expect(() => connectDevnet({ rpcUrl: 'https://sepolia.base.org' })).toThrow(DevnetError);
   });
