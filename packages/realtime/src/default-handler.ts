@@ -109,8 +109,7 @@ export function createDefaultHandler(deps: DefaultHandlerDeps): WebsocketRouteHa
       return { statusCode: 200, body: 'ok' };
     } catch (error) {
       const { code, message } = toClientError(error);
-      const log = CLIENT_ERRORS.has(code) ? deps.logger.warn : deps.logger.error;
-      log('turn_failed', {
+      deps.logger[CLIENT_ERRORS.has(code) ? 'warn' : 'error']('turn_failed', {
         connectionId: ctx.connectionId,
         sessionId,
         code,

@@ -245,7 +245,35 @@ describe('startLocalWebSocketHost', () => {
       expect(config).toStrictEqual({ wsUrl: host.url, explorerUrl: 'http://127.0.0.1:4000' });
       const traversal = await fetch(`${host.httpUrl}/%2e%2e/%2e%2e/etc/passwd`);
       expect(await traversal.text()).not.toContain('root:');
+      expect((await fetch(`${host.httpUrl}/%E0%A4%A`)).status).toBe(400);
     });
+  });
+
+  it('stops promptly with a turn in flight and a client that reconnects at once', async () => {
+    const other = await startLocalWebSocketHost({
+      port: 0,
+      agentUrl: agent.url,
+      dataDir: join(dataDir, 'stop'),
+    });
+    const client = await connect(other.url);
+    client.send(prompt('a slow turn'));
+    await client.next('processing');
+    // Like the chat page: reconnect as soon as the socket closes. Stop must refuse it, not wait on it.
+    const reconnected = new Promise<string>((settle) => {
+      client.socket.once('close', (code) => {
+        connect(other.url).then(
+          (again) => {
+            again.socket.terminate();
+            settle(`accepted after ${code}`);
+          },
+          () => settle(`refused after ${code}`),
+        );
+      });
+    });
+    const started = Date.now();
+    await other.stop();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await reconnected).toBe('refused after 1001');
   });
 
   it('restarts on the same data directory', async () => {

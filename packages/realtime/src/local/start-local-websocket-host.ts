@@ -367,7 +367,14 @@ async function serveStatic(
   res: ServerResponse,
 ): Promise<void> {
   const base = resolve(root);
-  let file = resolve(join(base, decodeURIComponent(pathname)));
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    sendJson(res, 400, { message: 'Bad Request' });
+    return;
+  }
+  let file = resolve(join(base, decoded));
   if (file !== base && !file.startsWith(base + sep)) {
     sendJson(res, 404, { message: 'Not Found' });
     return;
