@@ -21,6 +21,7 @@ import {
 } from '@agentic-payments/facilitator';
 import { type ImageGenerator, ImagingError, LocalImageGenerator } from '@agentic-payments/imaging';
 import {
+  AppError,
   authorizationToWire,
   createAuthorizationNonce,
   decodePaymentResponseHeader,
@@ -35,6 +36,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSigner } from 'x402/types';
 import { wrapFetchWithPayment as wrapFetchWithPaymentV1 } from 'x402-fetch';
+import { createHttpFacilitatorClient, type FacilitatorClient } from '../src/facilitator-client.ts';
 import { createMemoryLogger } from '../src/logger.ts';
 import { type StartGatewayOptions, startGateway } from '../src/start-gateway.ts';
 import { closedPortUrl } from './closed-port.ts';
@@ -408,5 +410,47 @@ describe('rejections on the devnet move no USDC', () => {
     expect(json).not.toHaveProperty('image');
     expect(json.error).toBe('invalid_exact_evm_insufficient_balance');
     expect(await transfers(payer.address, gw.seller)).toHaveLength(0);
+  });
+});
+
+describe('recovery of an interrupted settlement on the devnet', () => {
+  it('a settle whose answer was lost is resolved from the chain on retry, without settling again', async () => {
+    const real = createHttpFacilitatorClient({ url: facilitator.url });
+    let settles = 0;
+    // The facilitator settles for real, but its answer never reaches the gateway (a timeout).
+    const losingAnswers: FacilitatorClient = {
+      verify: (request) => real.verify(request),
+      supported: () => real.supported(),
+      settle: async (request) => {
+        settles++;
+        await real.settle(request);
+        throw new AppError('facilitator_unavailable', 'facilitator /settle timed out (test)', {
+          httpStatus: 503,
+          details: { delivered: true },
+        });
+      },
+    };
+    const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
+    const gw = await gateway({ facilitator: losingAnswers, clock });
+    const payer = await fundedPayer();
+    const before = await devnet.usdcBalance(payer.address);
+    const header = await signedHeader(payer, gw.seller);
+    const body = requestBody();
+
+    const first = await post(gw.url, body, { 'PAYMENT-SIGNATURE': header });
+    expect(first.status).toBe(504);
+    expect(((await first.json()) as { error: string }).error).toBe('settlement_pending');
+    const [transfer] = await transfers(payer.address, gw.seller);
+    expect(transfer).toBeDefined();
+
+    clock.offsetMs = 1;
+    const retry = await post(gw.url, body, { 'PAYMENT-SIGNATURE': header });
+    expect(retry.status).toBe(200);
+    const json = (await retry.json()) as { transaction_hash: string; image: { base64: string } };
+    expect(json.transaction_hash).toBe(transfer?.transactionHash);
+    expect(json.image.base64.length).toBeGreaterThan(100);
+    expect(settles).toBe(1);
+    expect(await transfers(payer.address, gw.seller)).toHaveLength(1);
+    expect(await devnet.usdcBalance(payer.address)).toBe(before - 40_000n);
   });
 });
