@@ -111,7 +111,6 @@ export class PaymentsGatewayStack extends Stack {
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
-      'dynamodb:ConditionCheckItem',
     );
     this.gateway.role.addToPrincipalPolicy(
       new iam.PolicyStatement({

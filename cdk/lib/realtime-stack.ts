@@ -94,7 +94,7 @@ export class RealtimeStack extends Stack {
 
     this.connectionsTable.grant(connect.role, 'dynamodb:PutItem');
     this.connectionsTable.grant(disconnect.role, 'dynamodb:DeleteItem');
-    this.connectionsTable.grant(agentTurn.role, 'dynamodb:GetItem', 'dynamodb:DeleteItem');
+    this.connectionsTable.grant(agentTurn.role, 'dynamodb:GetItem');
 
     // Upload generated images and presign GETs for them, under the sessions/ prefix only.
     agentTurn.role.addToPrincipalPolicy(

@@ -273,6 +273,20 @@ describe('payments gateway stack', () => {
     ]);
   });
 
+  it('may use single items of the payment table and objects under images/ of its bucket, nothing more', () => {
+    const gateway = iamStatements(templates).filter(
+      (s) => s.stack === STACKS.gateway && /^GatewayRole/.test(s.logicalId),
+    );
+    const byAction = Object.fromEntries(gateway.map((s) => [s.actions.join(','), s.resources]));
+    expect(
+      byAction['dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem,dynamodb:DeleteItem'],
+    ).toStrictEqual([expect.stringMatching(/^<PaymentTable[0-9A-F]{8}\.Arn>$/)]);
+    expect(byAction['s3:PutObject,s3:GetObject']).toStrictEqual([
+      expect.stringMatching(/^<ImagesBucket[0-9A-F]{8}\.Arn>\/images\/\*$/),
+    ]);
+    expect(Object.keys(byAction)).toHaveLength(5);
+  });
+
   it('may invoke Nova Canvas and nothing else on Bedrock', () => {
     const bedrock = iamStatements(templates).filter(
       (s) => s.stack === STACKS.gateway && s.actions.some((a) => a.startsWith('bedrock:')),
@@ -482,7 +496,7 @@ describe('realtime stack', () => {
       [
         'logs:CreateLogStream,logs:PutLogEvents',
         'xray:PutTraceSegments,xray:PutTelemetryRecords',
-        'dynamodb:GetItem,dynamodb:DeleteItem',
+        'dynamodb:GetItem',
         's3:PutObject,s3:GetObject',
         'bedrock-agentcore:InvokeAgentRuntime',
         'execute-api:ManageConnections',
@@ -494,7 +508,7 @@ describe('realtime stack', () => {
       runtimeArn,
       `${runtimeArn}/runtime-endpoint/DEFAULT`,
     ]);
-    expect(byAction['dynamodb:GetItem,dynamodb:DeleteItem']).toStrictEqual([
+    expect(byAction['dynamodb:GetItem']).toStrictEqual([
       expect.stringMatching(/^<ConnectionsTable[0-9A-F]{8}\.Arn>$/),
     ]);
   });
