@@ -111,12 +111,18 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
         `devnet: anvil exited unexpectedly (${signal ?? `code ${code}`}); state up to the last dump is in ${stateDir}`,
       );
   });
+  // A temporary data dir must not outlive this process even when stop() is never called.
+  const removeTempDir = (): void => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  };
+  if (tempDir) process.once('exit', removeTempDir);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await explorer?.stop();
     await anvil.stop();
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    removeTempDir();
+    process.off('exit', removeTempDir);
   };
 
   try {
