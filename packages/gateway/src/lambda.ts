@@ -5,6 +5,7 @@
  */
 
 import { createImageGenerator } from '@agentic-payments/imaging';
+import { AppError } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { handle } from 'hono/aws-lambda';
@@ -18,7 +19,9 @@ import { createS3ImageStore } from './s3-image-store.ts';
 
 const config = loadGatewayConfig();
 if (config.IMAGE_BUCKET === undefined) {
-  throw new Error('invalid gateway configuration: IMAGE_BUCKET: required on Lambda');
+  throw new AppError('invalid_config', 'invalid gateway configuration: IMAGE_BUCKET: required on Lambda', {
+    httpStatus: 500,
+  });
 }
 const clock = { now: () => Date.now() };
 
