@@ -52,7 +52,7 @@ describe('no request leaves the machine', () => {
 
   describe('AgentKit analytics', () => {
     it('is sent by an unguarded wallet provider (the control: this is what the guard removes)', async () => {
-      const fetchSpy = vi.fn(async () => new Response('{}', { status: 200 }));
+      const fetchSpy = vi.fn(async (_input: unknown) => new Response('{}', { status: 200 }));
       vi.stubGlobal('fetch', fetchSpy);
       try {
         buildProvider();
@@ -67,7 +67,7 @@ describe('no request leaves the machine', () => {
 
     it('is never sent once disableAgentKitAnalytics ran', async () => {
       disableAgentKitAnalytics();
-      const fetchSpy = vi.fn(async () => new Response('{}', { status: 200 }));
+      const fetchSpy = vi.fn(async (_input: unknown) => new Response('{}', { status: 200 }));
       vi.stubGlobal('fetch', fetchSpy);
       try {
         buildProvider();
