@@ -76,32 +76,33 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       PaymentRequirements,
     ];
 
-  /** Replay and balance, read in one JSON-RPC batch (the payer's code is primed for the scheme). */
+  /**
+   * Replay and balance, read in one JSON-RPC batch (the payer's code is primed for the scheme).
+   * Answers a reason to reject, `rpc_unavailable` when the chain cannot be read (the official
+   * code would then report a misleading invalid signature), or undefined to go on.
+   */
   const precheck = async (auth: Authorization): Promise<string | undefined> => {
-    let used: unknown;
-    let balance: unknown;
-    try {
-      [used, balance] = await Promise.all([
-        signer.readContract({
-          address: auth.asset,
-          abi: eip3009ABI,
-          functionName: 'authorizationState',
-          args: [auth.from, auth.nonce],
-        }),
-        signer.readContract({
-          address: auth.asset,
-          abi: eip3009ABI,
-          functionName: 'balanceOf',
-          args: [auth.from],
-        }),
-        signer.getCode({ address: auth.from }),
-      ]);
-    } catch {
-      // Not an EIP-3009 token, or the RPC failed: the official checks below report it.
-      return undefined;
+    const [used, balance, code] = await Promise.allSettled([
+      signer.readContract({
+        address: auth.asset,
+        abi: eip3009ABI,
+        functionName: 'authorizationState',
+        args: [auth.from, auth.nonce],
+      }),
+      signer.readContract({
+        address: auth.asset,
+        abi: eip3009ABI,
+        functionName: 'balanceOf',
+        args: [auth.from],
+      }),
+      signer.getCode({ address: auth.from }),
+    ]);
+    if (code.status === 'rejected') return RPC_UNAVAILABLE;
+    // A token without EIP-3009 reverts here: the official checks below report it.
+    if (used.status === 'fulfilled' && used.value === true) return R.authorizationAlreadyUsed;
+    if (balance.status === 'fulfilled' && typeof balance.value === 'bigint' && balance.value < auth.value) {
+      return R.insufficientBalance;
     }
-    if (used === true) return R.authorizationAlreadyUsed;
-    if (typeof balance === 'bigint' && balance < auth.value) return R.insufficientBalance;
     return undefined;
   };
 
@@ -138,6 +139,14 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
         return { isValid: false, invalidReason: R.unsupportedNetwork, payer: auth.from };
       }
       const rejected = await precheck(auth);
+      if (rejected === RPC_UNAVAILABLE) {
+        return {
+          isValid: false,
+          invalidReason: R.unexpectedVerifyError,
+          invalidMessage: 'the chain RPC is unavailable',
+          payer: auth.from,
+        };
+      }
       if (rejected) return { isValid: false, invalidReason: rejected, payer: auth.from };
       try {
         const [payload, requirements] = toOfficial(request);
@@ -172,6 +181,8 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       inFlight.add(auth.key);
       try {
         const rejected = await precheck(auth);
+        if (rejected === RPC_UNAVAILABLE)
+          return fail(R.unexpectedSettleError, '', 'the chain RPC is unavailable');
         if (rejected) return fail(rejected);
         const trace = { sent: [] as Hex[], pending: undefined as Hex | undefined };
         let answer: SettleResponse;
@@ -203,6 +214,7 @@ function authorizationOf(request: FacilitatorRequest): Authorization {
 }
 
 const CODE = /^[a-z0-9_]+$/;
+const RPC_UNAVAILABLE = 'rpc_unavailable';
 
 /** The v1 scheme puts raw error messages into `errorReason`; answer a stable code instead. */
 function normaliseSettle(answer: SettleResponse): SettleResponse {

@@ -1,6 +1,8 @@
 import type { PaymentPayload } from '@x402/core/types';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryLogger } from '../src/logger.ts';
+import { startFacilitator } from '../src/start-facilitator.ts';
 import {
   type FacilitatorFixture,
   freshSeller,
@@ -74,5 +76,47 @@ describe('concurrent settlements', () => {
     );
     expect(await fx.devnet.usdcBalance(seller)).toBe(PRICE);
     expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - PRICE);
+  });
+
+  it('spreads settlements round-robin across several settler keys, each with its own nonce sequence', async () => {
+    const settlers = await fx.devnet.fundPayers(2, 0n, 10n ** 19n);
+    const two = await startFacilitator({
+      rpcUrl: fx.devnet.rpcUrl,
+      privateKey: settlers.map((s) => s.privateKey),
+      network: 'devnet',
+      port: 0,
+      logger: createMemoryLogger(),
+    });
+    try {
+      const payers = await fx.devnet.fundPayers(6, 1_000_000n);
+      const seller = freshSeller();
+      const payloads = await Promise.all(
+        payers.map((payer) => signV2(payer, requirementsV2(fx.devnet, seller))),
+      );
+      const answers = await Promise.all(
+        payloads.map((paymentPayload) =>
+          postJson(`${two.url}/settle`, {
+            x402Version: 2,
+            paymentPayload,
+            paymentRequirements: paymentPayload.accepted,
+          }),
+        ),
+      );
+      expect(answers.every((a) => a.json.success === true)).toBe(true);
+      const transactions = await Promise.all(
+        answers.map((a) => fx.devnet.publicClient.getTransaction({ hash: a.json.transaction as Hex })),
+      );
+      for (const settler of settlers) {
+        const nonces = transactions
+          .filter((tx) => tx.from.toLowerCase() === settler.address.toLowerCase())
+          .map((tx) => tx.nonce)
+          .sort((a, b) => a - b);
+        expect(nonces).toStrictEqual([0, 1, 2]);
+      }
+      expect(two.addresses).toStrictEqual(settlers.map((s) => s.address));
+      expect(await fx.devnet.usdcBalance(seller)).toBe(6n * PRICE);
+    } finally {
+      await two.stop();
+    }
   });
 });
