@@ -236,6 +236,28 @@ describe('POST /generate_image', () => {
       expect(facilitator.calls.verify).toHaveLength(1);
     });
 
+    it('returns the stored 200 when the same request is paid again with a fresh authorization', async () => {
+      const { post, facilitator } = setup();
+      const request = body();
+      const first = await post(request, { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      const second = await post(request, { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(second.status).toBe(200);
+      const [a, b] = [
+        (await first.json()) as Record<string, unknown>,
+        (await second.json()) as Record<string, unknown>,
+      ];
+      expect(b.transaction_hash).toBe(a.transaction_hash);
+      expect(b.image_id).toBe(a.image_id);
+      expect(facilitator.calls.settle).toHaveLength(1);
+      // The same request id with another prompt is another purchase.
+      const other = await post(
+        { ...request, prompt: 'another picture' },
+        { 'PAYMENT-SIGNATURE': (await buildPayment()).header },
+      );
+      expect(other.status).toBe(200);
+      expect(facilitator.calls.settle).toHaveLength(2);
+    });
+
     it('answers 409 authorization_reused for the same authorization on another request', async () => {
       const { post, facilitator } = setup();
       const { header } = await buildPayment();

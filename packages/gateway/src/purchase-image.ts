@@ -124,6 +124,17 @@ export async function purchaseImage(deps: PurchaseDeps, input: PurchaseInput): P
   });
   const fingerprint = purchaseFingerprint(input);
   const now = deps.clock.now();
+  // A client that lost our 200 and pays again for the same request (a fresh authorization) gets the
+  // stored result; its new authorization is never settled.
+  const prior = await deps.paymentStore.get(purchaseKey(input), now);
+  if (
+    prior?.receipt !== undefined &&
+    prior.state === 'settled' &&
+    prior.fingerprint === fingerprint &&
+    prior.receipt.payer.toLowerCase() === auth.from.toLowerCase()
+  ) {
+    return deliverStored(ctx, prior.receipt);
+  }
   const reserved = await deps.paymentStore.reserve({
     key,
     requestId: input.requestId,
@@ -371,7 +382,39 @@ async function finishSettled(
     // The money moved; deliver regardless, and leave a trace for reconciliation.
     deps.logger.error('settled_record_not_saved', { request_id: record.requestId, transaction });
   }
+  await rememberPurchase(ctx, record, receipt);
   return { kind: 'delivered', receipt, image: stored, replayed: false };
+}
+
+/** Key of the per-request record that points a paid request id at its receipt. */
+function purchaseKey(input: PurchaseInput): string {
+  const r = input.requirements;
+  return `request:${r.network.caip2}:${r.payTo.toLowerCase()}:${input.requestId}`;
+}
+
+async function rememberPurchase(ctx: Context, record: PaymentRecord, receipt: StoredReceipt): Promise<void> {
+  const { deps } = ctx;
+  const now = deps.clock.now();
+  try {
+    const reserved = await deps.paymentStore.reserve({
+      key: purchaseKey(ctx.input),
+      requestId: record.requestId,
+      fingerprint: record.fingerprint,
+      leaseUntil: now,
+      expiresAt: now + RETENTION_MS,
+      now,
+    });
+    if (reserved.reserved) {
+      await deps.paymentStore.transition(guardOf(reserved.record), {
+        state: 'settled',
+        leaseUntil: 0,
+        receipt,
+      });
+    }
+  } catch (error) {
+    // Only a guard against paying twice for one request id; the purchase itself is complete.
+    deps.logger.warn('purchase_record_not_saved', { request_id: record.requestId, detail: String(error) });
+  }
 }
 
 async function deliverStored(ctx: Context, receipt: StoredReceipt): Promise<PurchaseOutcome> {
