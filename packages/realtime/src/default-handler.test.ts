@@ -251,6 +251,33 @@ describe('createDefaultHandler', () => {
     });
   });
 
+  describe('when sending one progress frame fails', () => {
+    it('still delivers complete', async () => {
+      const slowAgent: AgentInvoker = {
+        async invoke() {
+          await new Promise((r) => setTimeout(r, 60));
+          return AgentOutput.parse(agentReply({ images: {} }).output);
+        },
+      };
+      const { deps, sent } = await buildDeps({ agent: slowAgent });
+      let failed = false;
+      const send = deps.messenger.send;
+      deps.messenger = {
+        async send(target, message) {
+          if (message.type === 'progress' && !failed) {
+            failed = true;
+            throw new Error('socket hang up');
+          }
+          return send(target, message);
+        },
+      };
+      const result = await createDefaultHandler(deps)(buildMessageEvent(frame('hello')));
+      expect(failed).toBe(true);
+      expect(result.statusCode).toBe(200);
+      expect(sent.at(-1)?.type).toBe('complete');
+    });
+  });
+
   describe('when the client disconnects in the middle of a turn', () => {
     it('finishes the turn once, stops sending, and never invokes the agent again', async () => {
       const { deps, sent, invocations, uploads } = await buildDeps({ goneAfter: 1 });

@@ -58,7 +58,7 @@ export function createDefaultHandler(deps: DefaultHandlerDeps): WebsocketRouteHa
     let clientGone = false;
     let queue: Promise<void> = Promise.resolve();
     const reply = (message: ServerMessage): Promise<void> => {
-      queue = queue.then(async () => {
+      const sent = queue.then(async () => {
         if (clientGone) return;
         const delivered = await deps.messenger.send(target, message);
         if (!delivered) {
@@ -66,7 +66,9 @@ export function createDefaultHandler(deps: DefaultHandlerDeps): WebsocketRouteHa
           deps.logger.warn('client_gone', { connectionId: ctx.connectionId, dropped: message.type });
         }
       });
-      return queue;
+      // A failed send fails only its own caller; later frames still go out, in order.
+      queue = sent.catch(() => {});
+      return sent;
     };
 
     let sessionId: string | undefined;
