@@ -14,7 +14,11 @@ import {
   createMemoryLogger as createFacilitatorLogger,
   startFacilitator,
 } from '@agentic-payments/facilitator';
-import { createMemoryLogger as createGatewayLogger, startGateway } from '@agentic-payments/gateway';
+import {
+  createMemoryLogger as createGatewayLogger,
+  createMemoryPaymentStore,
+  startGateway,
+} from '@agentic-payments/gateway';
 import { LocalImageGenerator } from '@agentic-payments/imaging';
 import {
   createAuthorizationNonce,
@@ -27,7 +31,7 @@ import type { PaymentPayload, PaymentRequired, PaymentRequirements } from '@x402
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { type Hex, hashTypedData, hexToBytes, keccak256, recoverTypedDataAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { PRICE_ATOMIC, PROMPT } from './paid-requests.ts';
+import { PRICE_ATOMIC, PROMPT, paidRequest, payingFetch } from './paid-requests.ts';
 import { startReferenceFacilitator, startReferenceSeller } from './reference-stack.ts';
 import { startRpcCounter } from './rpc-counter.ts';
 import { REPO_ROOT } from './services.ts';
@@ -51,6 +55,8 @@ export interface ComponentResults {
   };
   imageGeneration1024Ms: LatencySummary;
   paymentRequired402Ms: { ours: LatencySummary; reference: LatencySummary };
+  /** Paid request latency at concurrency 1 (full client flow) with one part of our path swapped. */
+  pathVariants: Array<{ variant: string; ok: number; requests: number; latencyMs: LatencySummary }>;
 }
 
 const network = getNetwork('devnet');
@@ -265,9 +271,9 @@ export async function runComponents(options: {
   log: (line: string) => void;
 }): Promise<ComponentResults> {
   const { devnet, quick, log } = options;
-  const samples = quick ? 10 : 40;
+  const samples = quick ? 10 : 30;
   const seller = devnet.accounts.seller.address;
-  const [payer] = await devnet.fundPayers(1, BigInt(samples * 4 + 40) * PRICE_ATOMIC);
+  const [payer] = await devnet.fundPayers(1, 1_000n * PRICE_ATOMIC);
   if (payer === undefined) throw new Error('no payer');
   const client = new x402Client();
   registerExactEvmScheme(client, { signer: privateKeyToAccount(payer.privateKey) });
@@ -356,7 +362,66 @@ export async function runComponents(options: {
       ours: await roundTrip402(gateway.url, rtSamples),
       reference: await roundTrip402(referenceSeller.url, rtSamples),
     };
+    log('  paid-path variants at concurrency 1');
+    const memoryGateway = await startGateway({
+      port: 0,
+      sellerAddress: seller,
+      network: 'devnet',
+      facilitatorUrl: ours.url,
+      dataDir,
+      paymentStore: createMemoryPaymentStore(),
+      imageUrlSecret: 'bench-only-image-url-secret-0123456789',
+      logger: createGatewayLogger(),
+    });
+    cleanups.push(memoryGateway.stop);
+    const gatewayOnReference = await startGateway({
+      port: 0,
+      sellerAddress: seller,
+      network: 'devnet',
+      facilitatorUrl: reference.url,
+      dataDir: join(dataDir, 'on-reference'),
+      rpcUrl: devnet.rpcUrl,
+      imageUrlSecret: 'bench-only-image-url-secret-0123456789',
+      logger: createGatewayLogger(),
+    });
+    cleanups.push(gatewayOnReference.stop);
+    const pay = payingFetch(payer);
+    const variants = [
+      { variant: 'our gateway (dynalite store) + our facilitator', url: gateway.url },
+      { variant: 'our gateway (in-memory store) + our facilitator', url: memoryGateway.url },
+      { variant: 'our gateway (dynalite store) + reference facilitator', url: gatewayOnReference.url },
+      { variant: 'reference seller + reference facilitator', url: referenceSeller.url },
+    ];
+    const variantSamples = quick ? 5 : 15;
+    const pathVariants: ComponentResults['pathVariants'] = variants.map((v) => ({
+      ...v,
+      ok: 0,
+      requests: 0,
+      latencyMs: summarize([]),
+    }));
+    const times: number[][] = variants.map(() => []);
+    // Round-robin over the variants so background load hits each alike; one warm-up round first.
+    for (let round = 0; round <= variantSamples; round++) {
+      for (const [i, v] of variants.entries()) {
+        const [ms, outcome] = await timed(() => paidRequest(pay, v.url));
+        if (round === 0) continue;
+        const entry = pathVariants[i] as ComponentResults['pathVariants'][number];
+        entry.requests += 1;
+        if (outcome.ok) {
+          entry.ok += 1;
+          times[i]?.push(ms);
+        }
+      }
+    }
+    for (const [i, entry] of pathVariants.entries()) entry.latencyMs = summarize(times[i] ?? []);
+
     return {
+      pathVariants: pathVariants.map(({ variant, ok, requests, latencyMs }) => ({
+        variant,
+        ok,
+        requests,
+        latencyMs,
+      })),
       facilitators: { ours: oursCosts, reference: referenceCosts },
       signatureRecovery: signatureRecoveryResult,
       imageGeneration1024Ms: image,

@@ -16,6 +16,7 @@ import { runAgentTurns } from './agent-turn.ts';
 import { parseArgs } from './args.ts';
 import { runColdStarts } from './cold-start.ts';
 import { runComponents } from './components.ts';
+import { findingsFrom } from './findings.ts';
 import { machineFacts } from './machine.ts';
 import { runPaidBenchmark } from './paid-requests.ts';
 import { type BenchResults, renderMarkdown } from './report.ts';
@@ -62,7 +63,7 @@ try {
 results.durationSeconds = Math.round((performance.now() - t0) / 1000);
 results.machine.loadAverageAtEnd = machineFacts().loadAverage;
 writeFileSync(join(REPO_ROOT, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(join(REPO_ROOT, 'BENCHMARKS.md'), renderMarkdown(results));
+writeFileSync(join(REPO_ROOT, 'BENCHMARKS.md'), renderMarkdown(results, findingsFrom(results)));
 // The JSON goes through the repository's formatter so `biome check` stays green on it.
 try {
   execFileSync(join(REPO_ROOT, 'node_modules/.bin/biome'), ['format', '--write', 'bench-results.json'], {

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Devnet, type DevnetAccount, deriveDevnetAccount } from '@agentic-payments/devnet';
+import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { type Address, type Hex, parseAbiItem } from 'viem';
@@ -60,13 +61,33 @@ interface Segment {
 
 type PaidFetch = ReturnType<typeof wrapFetchWithPayment>;
 
-function payingFetch(payer: DevnetAccount): PaidFetch {
+export function payingFetch(payer: DevnetAccount): PaidFetch {
   const client = new x402Client();
   registerExactEvmScheme(client, { signer: privateKeyToAccount(payer.privateKey) });
   return wrapFetchWithPayment(fetch, client);
 }
 
-async function oneRequest(
+/** `http_<status>:<code>` from the body's `error`, or the x402 headers' `errorReason` / `error`. */
+function failureReason(res: Response, text: string): string {
+  let code = '';
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    if (typeof body.error === 'string') code = body.error;
+  } catch {
+    // not JSON
+  }
+  try {
+    const settle = res.headers.get('PAYMENT-RESPONSE');
+    if (code === '' && settle !== null) code = decodePaymentResponseHeader(settle).errorReason ?? '';
+    const required = res.headers.get('PAYMENT-REQUIRED');
+    if (code === '' && required !== null) code = decodePaymentRequiredHeader(required).error ?? '';
+  } catch {
+    // undecodable header: keep the status only
+  }
+  return `http_${res.status}${code ? `:${code.slice(0, 80)}` : ''}`;
+}
+
+export async function paidRequest(
   pay: PaidFetch,
   url: string,
 ): Promise<{ ok: true; tx: Hex } | { ok: false; reason: string }> {
@@ -82,16 +103,7 @@ async function oneRequest(
       }),
     });
     const text = await res.text();
-    if (res.status !== 200) {
-      let code = '';
-      try {
-        const body = JSON.parse(text) as { error?: unknown };
-        code = typeof body.error === 'string' ? body.error.slice(0, 60) : '';
-      } catch {
-        // not JSON
-      }
-      return { ok: false, reason: `http_${res.status}${code ? `:${code}` : ''}` };
-    }
+    if (res.status !== 200) return { ok: false, reason: failureReason(res, text) };
     const header = res.headers.get('PAYMENT-RESPONSE');
     if (header === null) return { ok: false, reason: 'no_payment_response_header' };
     const settle = decodePaymentResponseHeader(header);
@@ -123,7 +135,7 @@ async function runSegment(options: {
     while (next < requests) {
       next += 1;
       const t0 = performance.now();
-      const outcome = await oneRequest(pay, url);
+      const outcome = await paidRequest(pay, url);
       if (outcome.ok) {
         latencies.push(performance.now() - t0);
         txs.add(outcome.tx.toLowerCase());
@@ -203,6 +215,7 @@ export async function runPaidBenchmark(options: {
   const serviceStats: Record<string, unknown> = {};
   try {
     log('starting services (one process each)...');
+    const t0 = performance.now();
     const [oursFacilitator, referenceFacilitator] = await Promise.all([
       spawnService({
         role: 'ours-facilitator',
@@ -230,6 +243,7 @@ export async function runPaidBenchmark(options: {
         sellerAddress: referenceSeller,
       }),
     ]);
+    log(`services ready in ${Math.round(performance.now() - t0)} ms`);
     services.oursGateway = oursGateway;
     services.referenceSeller = referenceSellerService;
     const target = {

@@ -13,7 +13,6 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { devnetChain } from '@agentic-payments/devnet';
 import type { ImageGenerator } from '@agentic-payments/imaging';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { HTTPFacilitatorClient } from '@x402/core/server';
@@ -25,6 +24,7 @@ import { paymentMiddleware, x402ResourceServer } from '@x402/express';
 import express from 'express';
 import { createWalletClient, type Hex, http, publicActions } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { baseSepolia } from 'viem/chains';
 
 export const REFERENCE_NETWORK = 'eip155:84532' as const;
 
@@ -55,7 +55,8 @@ export function createReferenceFacilitator(rpcUrl: string, settlerKey: Hex): x40
   const account = privateKeyToAccount(settlerKey);
   const client = createWalletClient({
     account,
-    chain: devnetChain(rpcUrl),
+    // Base Sepolia as viem ships it, pointed at the devnet's RPC (same chain id, 84532).
+    chain: baseSepolia,
     transport: http(rpcUrl),
     pollingInterval: 20,
   }).extend(publicActions);

@@ -64,6 +64,26 @@ function paidSection(paid: PaidBenchmarkResult): string[] {
     '| ---: | ---: | ---: | --- |',
     ...ratios,
     '',
+    ...serviceStatsLines(paid),
+  ];
+}
+
+function serviceStatsLines(paid: PaidBenchmarkResult): string[] {
+  const okOurs = paid.levels.reduce((a, l) => a + l.ours.ok, 0);
+  const stat = (name: string) =>
+    paid.serviceStats[name] as
+      | { log?: { lines: number; bytes: number }; settler?: Record<string, number> }
+      | undefined;
+  const facilitator = stat('oursFacilitator');
+  const gateway = stat('oursGateway');
+  if (okOurs === 0 || facilitator === undefined || gateway === undefined) return [];
+  const per = (n: number | undefined) => fmt(n === undefined ? undefined : n / okOurs, 2);
+  const s = facilitator.settler ?? {};
+  return [
+    `Our services over the whole run (warm-up included), per paid 200 of ours: facilitator RPC HTTP requests ${per(s.httpRequests)},`,
+    `transactions sent ${per(s.transactionsSent)}, receipt polls ${per(s.receiptPolls)}, nonce resyncs ${s.nonceResyncs ?? '–'} in total; log lines`,
+    `gateway ${per(gateway.log?.lines)} (${per(gateway.log?.bytes)} bytes), facilitator ${per(facilitator.log?.lines)} (${per(facilitator.log?.bytes)} bytes).`,
+    '',
   ];
 }
 
@@ -92,6 +112,16 @@ function componentSection(c: ComponentResults): string[] {
     `| 402 round trip, reference, ms p50 / p95 / p99 | ${lat(c.paymentRequired402Ms.reference)} |`,
     '',
     `Native secp256k1: ${sig.nativeNote}`,
+    '',
+    'Where the time of one paid request goes: the full client flow at concurrency 1 (402, sign, paid request, image read), with',
+    'one part of our path swapped at a time, round-robin across variants (all in one process, so only the differences matter).',
+    '',
+    '| variant | 200s / requests | latency ms p50 / p95 |',
+    '| --- | ---: | ---: |',
+    ...c.pathVariants.map(
+      (v) =>
+        `| ${v.variant} | ${v.ok}/${v.requests} | ${fmt(v.latencyMs.p50, 0)} / ${fmt(v.latencyMs.p95, 0)} |`,
+    ),
     '',
   ];
 }

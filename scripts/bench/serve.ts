@@ -8,11 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJsonLogger as createFacilitatorLogger, startFacilitator } from '@agentic-payments/facilitator';
-import { createJsonLogger as createGatewayLogger, startGateway } from '@agentic-payments/gateway';
-import { LocalImageGenerator } from '@agentic-payments/imaging';
 import { z } from 'zod';
-import { startReferenceFacilitator, startReferenceSeller } from './reference-stack.ts';
+
+// Each role imports only what it runs (dynamic imports): a child that loads every package
+// takes tens of seconds to start on a loaded 2-core machine.
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]+$/) as unknown as z.ZodType<`0x${string}`>;
 export const ServiceConfig = z.discriminatedUnion('role', [
@@ -39,6 +38,9 @@ async function start(
 ): Promise<{ url: string; stop(): Promise<void>; extra(): unknown }> {
   switch (config.role) {
     case 'ours-facilitator': {
+      const { createJsonLogger: createFacilitatorLogger, startFacilitator } = await import(
+        '@agentic-payments/facilitator'
+      );
       const running = await startFacilitator({
         rpcUrl: config.rpcUrl,
         privateKey: config.settlerKey,
@@ -49,6 +51,10 @@ async function start(
       return { url: running.url, stop: running.stop, extra: () => ({ settler: running.stats() }) };
     }
     case 'ours-gateway': {
+      const { createJsonLogger: createGatewayLogger, startGateway } = await import(
+        '@agentic-payments/gateway'
+      );
+      const { LocalImageGenerator } = await import('@agentic-payments/imaging');
       const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
       const running = await startGateway({
         port: 0,
@@ -70,13 +76,18 @@ async function start(
         extra: () => ({}),
       };
     }
-    case 'reference-facilitator':
+    case 'reference-facilitator': {
+      const { startReferenceFacilitator } = await import('./reference-stack.ts');
       return { ...(await startReferenceFacilitator(config)), extra: () => ({}) };
-    case 'reference-seller':
+    }
+    case 'reference-seller': {
+      const { startReferenceSeller } = await import('./reference-stack.ts');
+      const { LocalImageGenerator } = await import('@agentic-payments/imaging');
       return {
         ...(await startReferenceSeller({ ...config, imageGenerator: new LocalImageGenerator() })),
         extra: () => ({}),
       };
+    }
   }
 }
 

@@ -13,7 +13,7 @@ export interface ChildService {
 }
 
 /** Spawns `serve.ts` for one service in a fresh Node process (tsx loader) and waits for READY. */
-export function spawnService(config: ServiceConfig, timeoutMs = 60_000): Promise<ChildService> {
+export function spawnService(config: ServiceConfig, timeoutMs = 180_000): Promise<ChildService> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVE], {
     cwd: REPO_ROOT,
     env: { ...process.env, BENCH_SERVICE: JSON.stringify(config) },
@@ -24,7 +24,8 @@ export function spawnService(config: ServiceConfig, timeoutMs = 60_000): Promise
     stderr = (stderr + chunk.toString()).slice(-4_000);
   });
   let stats: Record<string, unknown> | undefined;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close' fires after stdout ended, so the STATS line has been read by then.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

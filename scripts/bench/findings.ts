@@ -1,0 +1,88 @@
+import type { BenchResults } from './report.ts';
+import { fmt } from './stats.ts';
+
+/**
+ * Plain-language pointers for the package owners, computed from this run's numbers (so they never
+ * go stale against the tables above them). Each line names the measurement it rests on.
+ */
+export function findingsFrom(r: BenchResults): string[] {
+  const out: string[] = [];
+  const c = r.components;
+  if (c) {
+    const f = c.facilitators;
+    const sig = c.signatureRecovery;
+    const perRecoveryMs = 1000 / sig.viemRecoverTypedDataAddressPerSecond;
+    out.push(
+      `- **Signature recovery (facilitator).** Our settler signer verifies EIP-712 signatures with viem's pure-JS \`verifyTypedData\``,
+      `  (${sig.viemRecoverTypedDataAddressPerSecond}/s here, ≈${fmt(perRecoveryMs, 1)} ms of CPU each), and the official exact scheme does it twice per`,
+      "  payment (verify, then the re-verify inside settle). The reference's viem *client* `verifyTypedData` sends it to the node",
+      `  instead (ERC-6492 \`eth_call\`, native ecrecover in anvil). Verify p50: ours ${fmt(f.ours.verifyMs.p50, 0)} ms vs reference ${fmt(f.reference.verifyMs.p50, 0)} ms.`,
+      `  Use a native secp256k1 (${sig.nativeSecp256k1PerSecond === undefined ? 'none loadable here' : `${sig.nativeSecp256k1PerSecond}/s here including hashing`}) for EOA signatures (65-byte sig,`,
+      "  payer without code — already known from the precheck's `eth_getCode`), and cache the verify result per authorization so settle",
+      '  does not recover again.',
+    );
+    out.push(
+      `- **RPC round trips.** Per verify: ours ${fmt(f.ours.rpcPerVerify.httpRequests, 1)} HTTP requests vs reference ${fmt(f.reference.rpcPerVerify.httpRequests, 1)}; per settle: ours`,
+      `  ${fmt(f.ours.rpcPerSettle.httpRequests, 1)} vs reference ${fmt(f.reference.rpcPerSettle.httpRequests, 1)} (method mix in the table). Our settle repeats the precheck batch`,
+      '  (authorizationState, balanceOf) and the official re-verify `eth_call` that verify just did; carry the verify result to settle',
+      '  (same authorization key, short TTL) and skip the duplicate reads — the `transferWithAuthorization` simulation in the',
+      '  transaction itself is the authority.',
+    );
+    const receiptPolls = f.ours.rpcPerSettle.calls.eth_getTransactionReceipt;
+    if (receiptPolls !== undefined) {
+      out.push(
+        `- **Receipt waiting.** Ours polls \`eth_getTransactionReceipt\` ${fmt(receiptPolls, 1)}× per settle vs the reference's`,
+        `  ${fmt(f.reference.rpcPerSettle.calls.eth_getTransactionReceipt, 1)}×; settle p50 ours ${fmt(f.ours.settleMs.p50, 0)} ms vs reference ${fmt(f.reference.settleMs.p50, 0)} ms. The batched poller waits for its`,
+        '  next tick before the first poll; poll once immediately after `eth_sendRawTransaction` returns (automine and fast L2s have',
+        '  the receipt by then) and only then fall back to the interval.',
+      );
+    }
+    const v = c.pathVariants;
+    const [dyn, mem, onRef, ref] = v.map((x) => x.latencyMs.p50);
+    if (dyn !== undefined && mem !== undefined) {
+      out.push(
+        `- **Payment store.** Same gateway, in-memory store instead of the embedded dynalite: p50 ${fmt(mem, 0)} ms vs ${fmt(dyn, 0)} ms`,
+        `  (${fmt(dyn - mem, 0)} ms per paid request for reserve + 2 conditional transitions over HTTP to dynalite). The DynamoDB protocol`,
+        '  is right for the cloud; locally, consider one write fewer (fold the `settling` transition into the reservation lease, or',
+        "  write `settled` with the receipt only) and keep the SDK client's keep-alive agent warm.",
+      );
+    }
+    if (dyn !== undefined && onRef !== undefined && ref !== undefined) {
+      out.push(
+        `- **Gateway vs facilitator share.** Our gateway on the reference facilitator: p50 ${fmt(onRef, 0)} ms; on ours: ${fmt(dyn, 0)} ms; the`,
+        `  reference seller on the reference facilitator: ${fmt(ref, 0)} ms. Image generation alone is ${fmt(c.imageGeneration1024Ms.p50, 0)} ms p50 and dominates`,
+        "  both sides; it runs on the gateway's event loop, so under concurrency it also delays every verify/settle reply that the",
+        '  same process is waiting for (a worker thread for the local generator would keep the payment path responsive).',
+      );
+    }
+  }
+  const paid = r.paid;
+  if (paid) {
+    const refFailures = paid.levels.flatMap((l) => Object.entries(l.reference.failures));
+    const ourFailures = paid.levels.flatMap((l) => Object.entries(l.ours.failures));
+    out.push(
+      `- **Failures under concurrency.** Ours: ${ourFailures.length === 0 ? 'none' : ourFailures.map(([k, n]) => `${n}× ${k}`).join(', ')}. Reference: ${
+        refFailures.length === 0 ? 'none' : refFailures.map(([k, n]) => `${n}× ${k}`).join(', ')
+      }. (The reference's plain viem signer fetches the nonce per transaction with no local nonce manager, so concurrent settles can collide;`,
+      '  our allocator hands out nonces locally.)',
+    );
+    const logStats = paid.serviceStats.oursGateway as { log?: { lines: number } } | undefined;
+    if (logStats?.log) {
+      out.push(
+        '- **Logging.** See the per-request log line counts under the paid table: one JSON line per request and service is cheap',
+        '  (serialisation only here; the bench counts lines instead of writing them); keep it at one line per request.',
+      );
+    }
+  }
+  if (r.coldStart) {
+    const largest = [...r.coldStart].sort((a, b) => (b.bundleBytes ?? 0) - (a.bundleBytes ?? 0))[0];
+    if (largest?.bundleBytes !== undefined) {
+      out.push(
+        `- **Cold start.** The largest bundle is \`${largest.entry}\` (${fmt(largest.bundleBytes / 1024, 0)} KiB, init ${fmt(largest.initMsMedian, 0)} ms): it wires every adapter at`,
+        '  module load (Bedrock, S3, DynamoDB, CDP auth). Lazy `import()` of the adapters a configuration does not use (Bedrock when',
+        '  IMAGE_GENERATOR=local, CDP JWT when FACILITATOR_KIND=ours) would cut both size and init time.',
+      );
+    }
+  }
+  return out;
+}
