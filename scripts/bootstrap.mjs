@@ -101,7 +101,9 @@ switch (command) {
     say('dependencies are installed.');
     break;
   case 'start':
-    run(pnpm, ['exec', 'tsx', 'scripts/start.ts', ...rest]);
+    // One Node process with the tsx loader: no signal-relaying CLI between Ctrl-C and the stack's
+    // own clean shutdown (tsx's CLI exits 130 when a second signal arrives while the stack stops).
+    run([process.execPath, '--import', 'tsx'], ['scripts/start.ts', ...rest]);
     break;
   case 'test':
     ensureChromium();
