@@ -247,3 +247,121 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** What the programmable facilitator proxy does with the next calls of one path. */
+export type ProxyMode =
+  | { kind: 'pass' }
+  | { kind: 'down' }
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'garbage'; status: number; body: string }
+  /** Forward to the facilitator (the settlement happens) but answer the gateway with garbage. */
+  | { kind: 'forward-then-garbage' }
+  /** Hold the request until `releaseHeld()`; then forward it (or drop it when `forward` is false). */
+  | { kind: 'hold' };
+
+export interface FacilitatorProxy {
+  url: string;
+  set(path: '/verify' | '/settle', mode: ProxyMode): void;
+  readonly calls: { verify: number; settle: number };
+  /** Resolves once a request is held on `path`. */
+  waitHeld(path: '/verify' | '/settle', timeoutMs?: number): Promise<void>;
+  /** Lets every held request go: forwarded to the facilitator, or dropped (never sent). */
+  releaseHeld(forward: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** An HTTP proxy in front of the real facilitator that can be down, slow, hold or answer garbage. */
+export async function startFacilitatorProxy(facilitatorUrl: string): Promise<FacilitatorProxy> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const modes: Record<string, ProxyMode> = { '/verify': { kind: 'pass' }, '/settle': { kind: 'pass' } };
+  const calls = { verify: 0, settle: 0 };
+  const held: Array<{ path: string; forward: () => Promise<void>; drop: () => void }> = [];
+  const heldWaiters: Array<{ path: string; resolve: () => void }> = [];
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (path === '/verify') calls.verify += 1;
+      if (path === '/settle') calls.settle += 1;
+      const mode = modes[path] ?? { kind: 'pass' };
+      const upstream = async () => {
+        const response = await fetch(`${facilitatorUrl}${req.url ?? '/'}`, {
+          method: req.method ?? 'GET',
+          headers: { 'content-type': 'application/json' },
+          ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+        });
+        return { status: response.status, text: await response.text() };
+      };
+      const pass = async () => {
+        try {
+          const r = await upstream();
+          res.writeHead(r.status, { 'content-type': 'application/json' }).end(r.text);
+        } catch {
+          res.destroy();
+        }
+      };
+      switch (mode.kind) {
+        case 'pass':
+          void pass();
+          return;
+        case 'down':
+          res.destroy();
+          return;
+        case 'slow':
+          setTimeout(() => void pass(), mode.delayMs);
+          return;
+        case 'garbage':
+          res.writeHead(mode.status, { 'content-type': 'application/json' }).end(mode.body);
+          return;
+        case 'forward-then-garbage':
+          void upstream()
+            .catch(() => undefined)
+            .then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":"maybe"'));
+          return;
+        case 'hold': {
+          held.push({ path, forward: pass, drop: () => res.destroy() });
+          for (const waiter of heldWaiters.splice(0)) {
+            if (waiter.path === path) waiter.resolve();
+            else heldWaiters.push(waiter);
+          }
+          return;
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no proxy address');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    calls,
+    set(path, mode) {
+      modes[path] = mode;
+    },
+    waitHeld(path, timeoutMs = 20_000) {
+      if (held.some((h) => h.path === path)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`nothing held on ${path}`)), timeoutMs);
+        heldWaiters.push({
+          path,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      });
+    },
+    async releaseHeld(forward) {
+      const all = held.splice(0);
+      if (forward) await Promise.all(all.map((h) => h.forward()));
+      else for (const h of all) h.drop();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const h of held.splice(0)) h.drop();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
