@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createImageGenerator, type ImageGenerator } from '@agentic-payments/imaging';
 import type { NetworkId } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -109,12 +111,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const publicUrl = options.publicUrl ?? url;
 
-  const imageUrlSecret = options.imageUrlSecret ?? randomBytes(32).toString('hex');
-  if (options.imageUrlSecret === undefined) {
-    logger.warn('image_url_secret_generated', {
-      note: 'IMAGE_URL_SECRET unset: image links expire at restart',
-    });
-  }
+  const imageUrlSecret = options.imageUrlSecret ?? localImageUrlSecret(options.dataDir);
   const imageGenerator = options.imageGenerator ?? createImageGenerator({ kind: 'local' });
   const chain: ChainReader | undefined =
     options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
@@ -159,4 +156,22 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await localDynamo?.stop();
     },
   };
+}
+
+/**
+ * Without IMAGE_URL_SECRET the local gateway keeps a random one under DATA_DIR (owner-only file), so
+ * image links handed out before a restart keep working after it, like the images themselves.
+ */
+function localImageUrlSecret(dataDir: string): string {
+  const path = join(dataDir, 'image-url.secret');
+  try {
+    const existing = readFileSync(path, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // not created yet
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
 }

@@ -454,3 +454,47 @@ describe('recovery of an interrupted settlement on the devnet', () => {
     expect(await devnet.usdcBalance(payer.address)).toBe(before - 40_000n);
   });
 });
+
+describe('startGateway', () => {
+  it('keeps payment records and image links across a restart on the same DATA_DIR', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gateway-restart-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const seller = privateKeyToAccount(generatePrivateKey()).address;
+    const options = {
+      port: 0,
+      sellerAddress: seller,
+      network: 'devnet',
+      facilitatorUrl: facilitator.url,
+      dataDir,
+      logger: createMemoryLogger(),
+    } as const;
+    const payer = await fundedPayer();
+    const header = await signedHeader(payer, seller);
+    const body = requestBody();
+
+    const first = await startGateway(options);
+    const paid = await post(first.url, body, { 'PAYMENT-SIGNATURE': header });
+    expect(paid.status).toBe(200);
+    const {
+      image_id: imageId,
+      transaction_hash: tx,
+      image_url: firstLink,
+    } = (await paid.json()) as Record<string, string>;
+    await first.stop();
+
+    const second = await startGateway(options);
+    try {
+      const replay = await post(second.url, body, { 'PAYMENT-SIGNATURE': header });
+      expect(replay.status).toBe(200);
+      const json = (await replay.json()) as Record<string, string>;
+      expect([json.image_id, json.transaction_hash]).toStrictEqual([imageId, tx]);
+      expect((await fetch(json.image_url ?? '')).status).toBe(200);
+      // A link handed out before the restart still works (same port is not guaranteed: swap the origin).
+      const before = new URL(firstLink ?? '');
+      expect((await fetch(`${second.url}${before.pathname}${before.search}`)).status).toBe(200);
+      expect(await transfers(payer.address, seller)).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  });
+});
