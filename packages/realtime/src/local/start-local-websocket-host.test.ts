@@ -113,13 +113,23 @@ describe('startLocalWebSocketHost', () => {
       expect(image.headers.get('content-type')).toBe('image/png');
       expect(Buffer.from(await image.arrayBuffer()).toString('base64')).toBe(TINY_PNG_BASE64);
 
-      // s3rver enforces X-Amz-Date + X-Amz-Expires on presigned URLs (it does not recompute V4
-      // signature values): a URL whose validity window has passed is refused.
-      const url = new URL(imageUrl);
-      url.searchParams.set('X-Amz-Date', '20200101T000000Z');
-      const expired = await fetch(url);
-      expect(expired.status).toBe(403);
-      expect(await expired.text()).toContain('Request has expired');
+      // A tampered signature, another object under the same signature, or an added parameter: refused.
+      const signature = new URL(imageUrl).searchParams.get('X-Amz-Signature') ?? '';
+      const flipped = `${signature.startsWith('0') ? '1' : '0'}${signature.slice(1)}`;
+      const tampered = new URL(imageUrl);
+      tampered.searchParams.set('X-Amz-Signature', flipped);
+      const otherKey = new URL(imageUrl.replace('/img-1.png?', '/img-2.png?'));
+      const extraParam = new URL(imageUrl);
+      extraParam.searchParams.set('response-content-type', 'text/html');
+      for (const url of [tampered, otherKey, extraParam]) {
+        const refused = await fetch(url);
+        expect(refused.status).toBe(403);
+        expect(await refused.text()).toContain('SignatureDoesNotMatch');
+      }
+      // And a URL whose validity window has passed (its signature no longer matches either).
+      const expired = new URL(imageUrl);
+      expired.searchParams.set('X-Amz-Date', '20200101T000000Z');
+      expect((await fetch(expired)).status).toBe(403);
       client.socket.close();
       await client.closed;
     });
