@@ -8,6 +8,8 @@ import { ConfigError, loadStartConfig } from './lib/config.ts';
 import { REPO_ROOT } from './lib/frontend.ts';
 import { balancesOf, describe, StackError, startStack } from './lib/stack.ts';
 
+// The AWS SDK warns that releases after January 2027 need Node 22; the lockfile pins today's.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const t0 = performance.now();
 const say = (line = '') => process.stdout.write(`${line}\n`);
 

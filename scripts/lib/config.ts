@@ -25,7 +25,6 @@ export const StartConfig = z
     GATEWAY_PORT: port(4021),
     AGENT_PORT: port(8080),
     WS_PORT: port(3001),
-    CHAT_PORT: port(5173),
     AGENT_MODEL: z.enum(['offline-planner', 'bedrock', 'openai']).default('offline-planner'),
     IMAGE_GENERATOR: z.enum(['local', 'bedrock']).default('local'),
     IMAGE_ANALYZER: z.enum(['local', 'bedrock']).default('local'),
