@@ -10,6 +10,7 @@ import {
   iamStatements,
   lambdaAssetDir,
   loadBundle,
+  parseWithPackageConfig,
   readJson,
   render,
   resourcesOfType,
@@ -106,6 +107,14 @@ const TOKEN_STAND_INS: Record<string, string> = {
   IMAGES_BUCKET: 'realtime-images-bucket',
   AGENT_RUNTIME_ARN:
     'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/AgenticPayments_agent-AbCdEf1234',
+};
+
+/** Plausible values for the deploy-time tokens in the agent runtime's environment. */
+const AGENT_TOKEN_STAND_INS: Record<string, string> = {
+  GATEWAY_URL: 'https://abc123defg.execute-api.us-east-1.amazonaws.com',
+  SELLER_ADDRESS: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+  MEMORY_ID: 'AgenticPayments_sessions-AbCdEf1234',
+  CDP_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:CdpCredentials-AbCdEf',
 };
 
 let synth: Synthesized;
@@ -336,6 +345,39 @@ describe('agent stack', () => {
     expect(render(runtime.Properties.EnvironmentVariables.GATEWAY_URL)).toMatch(
       /^https:\/\/<Import:AgenticPayments-PaymentsGateway:ExportsOutputRefApi[0-9A-F]{8}[0-9A-F]{8}>\.execute-api\.us-east-1\.<AWS::URLSuffix>$/,
     );
+  });
+
+  it('gives the container an environment the agent config parser accepts (Bedrock, AgentCore Memory, CDP secret)', async () => {
+    const [, runtime] =
+      resourcesOfType(templates[STACKS.agent] as CfnTemplate, 'AWS::BedrockAgentCore::Runtime')[0] ?? [];
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries<unknown>(runtime.Properties.EnvironmentVariables)) {
+      const standIn = typeof value === 'string' ? value : AGENT_TOKEN_STAND_INS[name];
+      if (standIn === undefined) throw new Error(`no stand-in for deploy-time ${name}`);
+      env[name] = standIn;
+    }
+    const parsed = await parseWithPackageConfig(
+      join(REPO_ROOT, 'packages/agent/src/config.ts'),
+      'loadConfig',
+      env,
+    );
+    expect(parsed).toMatchObject({
+      config: {
+        gatewayUrl: AGENT_TOKEN_STAND_INS.GATEWAY_URL,
+        sellerAddress: AGENT_TOKEN_STAND_INS.SELLER_ADDRESS,
+        wallet: { kind: 'cdp-secret', secretArn: AGENT_TOKEN_STAND_INS.CDP_SECRET_ARN },
+        model: {
+          kind: 'bedrock',
+          modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          region: 'us-east-1',
+        },
+        memory: { kind: 'agentcore', memoryId: AGENT_TOKEN_STAND_INS.MEMORY_ID, region: 'us-east-1' },
+        maxPayment: '100000',
+        sessionBudget: '1000000',
+        consentMode: 'auto',
+        imageAnalyzer: 'bedrock',
+      },
+    });
   });
 
   it('creates the CDP secret with a generated placeholder, so no credential is ever in the template', () => {

@@ -15,6 +15,7 @@ import {
   iamStatements,
   lambdaAssetDir,
   loadBundle,
+  parseWithPackageConfig,
   render,
   resourcesOfType,
   type Synthesized,
@@ -170,6 +171,28 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
         /^AgenticPayments-Facilitator FacilitatorRoleDefaultPolicy <SettlerKey[0-9A-F]{8}>$/,
       ),
     ]);
+  });
+
+  it('gives the facilitator an environment its own config parser accepts once the loader added the key', async () => {
+    const [, fn] =
+      resourcesOfType(templates['AgenticPayments-Facilitator'] as CfnTemplate, 'AWS::Lambda::Function')[0] ??
+      [];
+    const { FACILITATOR_PRIVATE_KEY_SECRET_ARN: _arn, ...plain } = fn.Properties.Environment.Variables;
+    // What loadSecretIntoEnv puts into the process: a (throwaway, never funded) settler key.
+    const env = { ...plain, FACILITATOR_PRIVATE_KEY: `0x${'7'.repeat(64)}` };
+    const parsed = await parseWithPackageConfig(
+      join(CDK_DIR, '../packages/facilitator/src/config.ts'),
+      'loadFacilitatorConfig',
+      env,
+    );
+    expect(parsed).toMatchObject({
+      config: {
+        network: 'base-sepolia',
+        rpcUrl: 'https://sepolia.base.org',
+        receiptTimeoutMs: 20000,
+        privateKeys: [env.FACILITATOR_PRIVATE_KEY],
+      },
+    });
   });
 
   it('bundles the facilitator behind the secret loader, which runs before the facilitator reads env', async () => {

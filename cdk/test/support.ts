@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type AgenticPaymentsApp, type BuildAppOptions, buildAgenticPaymentsApp } from '../lib/app.ts';
+import { CDK_DIR } from '../lib/paths.ts';
 
 /** Synthesized CloudFormation JSON, walked structurally in tests. */
 // biome-ignore lint/suspicious/noExplicitAny: template JSON has no static shape.
@@ -165,3 +166,29 @@ export function readJson<T>(file: string): T {
 }
 
 export { existsSync };
+
+/**
+ * Runs a package's own env parser (e.g. the agent's `loadConfig`) on an environment, in a child
+ * process with tsx, and returns what it parsed (bigints as strings) or the error it threw.
+ */
+export async function parseWithPackageConfig(
+  modulePath: string,
+  exportName: string,
+  env: Record<string, string>,
+): Promise<{ config: Json } | { error: string }> {
+  const script = `
+    const m = await import(${JSON.stringify(modulePath)});
+    try {
+      const config = m[${JSON.stringify(exportName)}](JSON.parse(process.env.ENV_UNDER_TEST));
+      console.log(JSON.stringify({ config }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+    } catch (error) {
+      console.log(JSON.stringify({ error: String(error && error.message || error) }));
+    }`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: CDK_DIR,
+    env: { PATH: process.env.PATH ?? '', ENV_UNDER_TEST: JSON.stringify(env) },
+    timeout: 60_000,
+  });
+  const last = stdout.trim().split('\n').at(-1) ?? '{}';
+  return JSON.parse(last) as { config: Json } | { error: string };
+}
