@@ -4,9 +4,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type LocalWebSocketHost, startLocalWebSocketHost } from '@agentic-payments/realtime';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWebSocketHost, startLocalWebSocketHost } from '../../packages/realtime/src/index.ts';
 import { artifactPath, buildChatPage, launchChromium } from './browser.ts';
 import { startFakeAgent, TEAL_PNG_BASE64 } from './fake-agent.ts';
 

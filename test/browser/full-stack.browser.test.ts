@@ -4,22 +4,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RunningAgent, startAgent } from '@agentic-payments/agent';
 import { type Devnet, startDevnet } from '@agentic-payments/devnet';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// test/package.json does not list these packages yet, so they are imported by path (see the report).
-import { type RunningAgent, startAgent } from '../../packages/agent/src/index.ts';
 import {
   createMemoryLogger as facilitatorLogger,
   type RunningFacilitator,
   startFacilitator,
-} from '../../packages/facilitator/src/index.ts';
+} from '@agentic-payments/facilitator';
 import {
   createMemoryLogger as gatewayLogger,
   type RunningGateway,
   startGateway,
-} from '../../packages/gateway/src/index.ts';
-import { type LocalWebSocketHost, startLocalWebSocketHost } from '../../packages/realtime/src/index.ts';
+} from '@agentic-payments/gateway';
+import { type LocalWebSocketHost, startLocalWebSocketHost } from '@agentic-payments/realtime';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, buildChatPage, launchChromium } from './browser.ts';
 
 const PRICE_ATOMIC = 40_000n; // 1024x1024 standard: $0.04
