@@ -24,17 +24,17 @@ export function findingsFrom(r: BenchResults): string[] {
     out.push(
       `- **RPC round trips.** Per verify: ours ${fmt(f.ours.rpcPerVerify.httpRequests, 1)} HTTP requests vs reference ${fmt(f.reference.rpcPerVerify.httpRequests, 1)}; per settle: ours`,
       `  ${fmt(f.ours.rpcPerSettle.httpRequests, 1)} vs reference ${fmt(f.reference.rpcPerSettle.httpRequests, 1)} (method mix in the table). Our settle repeats the precheck batch`,
-      '  (authorizationState, balanceOf) and the official re-verify `eth_call` that verify just did; carry the verify result to settle',
-      '  (same authorization key, short TTL) and skip the duplicate reads — the `transferWithAuthorization` simulation in the',
-      '  transaction itself is the authority.',
+      '  (`authorizationState`, `balanceOf`) that verify ran moments before for the same authorization; carrying the verify result',
+      '  to settle (keyed by the authorization, short TTL) saves that round trip — the `transferWithAuthorization` call itself still',
+      '  enforces nonce and balance on chain.',
     );
     const receiptPolls = f.ours.rpcPerSettle.calls.eth_getTransactionReceipt;
     if (receiptPolls !== undefined) {
       out.push(
-        `- **Receipt waiting.** Ours polls \`eth_getTransactionReceipt\` ${fmt(receiptPolls, 1)}× per settle vs the reference's`,
-        `  ${fmt(f.reference.rpcPerSettle.calls.eth_getTransactionReceipt, 1)}×; settle p50 ours ${fmt(f.ours.settleMs.p50, 0)} ms vs reference ${fmt(f.reference.settleMs.p50, 0)} ms. The batched poller waits for its`,
-        '  next tick before the first poll; poll once immediately after `eth_sendRawTransaction` returns (automine and fast L2s have',
-        '  the receipt by then) and only then fall back to the interval.',
+        `- **Receipt waiting.** Ours asks for the receipt ${fmt(receiptPolls, 1)}× per settle vs the reference's`,
+        `  ${fmt(f.reference.rpcPerSettle.calls.eth_getTransactionReceipt, 1)}×; settle p50 ours ${fmt(f.ours.settleMs.p50, 0)} ms vs reference ${fmt(f.reference.settleMs.p50, 0)} ms. Where the chain mines at once`,
+        '  (automine, fast L2 sequencers) fetch the receipt in the same JSON-RPC batch as `eth_sendRawTransaction` and poll only if',
+        '  it is not there yet.',
       );
     }
     const v = c.pathVariants;
@@ -42,7 +42,8 @@ export function findingsFrom(r: BenchResults): string[] {
     if (dyn !== undefined && mem !== undefined) {
       out.push(
         `- **Payment store.** Same gateway, in-memory store instead of the embedded dynalite: p50 ${fmt(mem, 0)} ms vs ${fmt(dyn, 0)} ms`,
-        `  (${fmt(dyn - mem, 0)} ms per paid request for reserve + 2 conditional transitions over HTTP to dynalite). The DynamoDB protocol`,
+        `  (${fmt(dyn - mem, 0)} ms per paid request for reserve + 2 conditional transitions over HTTP to dynalite, which runs inside the
+  gateway process and so also competes with image generation for its one event loop under concurrency). The DynamoDB protocol`,
         '  is right for the cloud; locally, consider one write fewer (fold the `settling` transition into the reservation lease, or',
         "  write `settled` with the receipt only) and keep the SDK client's keep-alive agent warm.",
       );
@@ -58,19 +59,36 @@ export function findingsFrom(r: BenchResults): string[] {
   }
   const paid = r.paid;
   if (paid) {
-    const refFailures = paid.levels.flatMap((l) => Object.entries(l.reference.failures));
-    const ourFailures = paid.levels.flatMap((l) => Object.entries(l.ours.failures));
-    out.push(
-      `- **Failures under concurrency.** Ours: ${ourFailures.length === 0 ? 'none' : ourFailures.map(([k, n]) => `${n}× ${k}`).join(', ')}. Reference: ${
-        refFailures.length === 0 ? 'none' : refFailures.map(([k, n]) => `${n}× ${k}`).join(', ')
-      }. (The reference's plain viem signer fetches the nonce per transaction with no local nonce manager, so concurrent settles can collide;`,
-      '  our allocator hands out nonces locally.)',
+    const beats = paid.levels.filter(
+      (l) => (l.throughputRatio ?? 0) > 1 && (l.p50Ratio ?? Number.POSITIVE_INFINITY) < 1,
     );
-    const logStats = paid.serviceStats.oursGateway as { log?: { lines: number } } | undefined;
-    if (logStats?.log) {
+    const loses = paid.levels.filter((l) => !beats.includes(l));
+    out.unshift(
+      `- **Verdict of this run.** Ours beats the reference on both paid req/s and p50 at concurrency ${beats.map((l) => l.concurrency).join(', ') || 'none'}${
+        loses.length > 0
+          ? `; it does NOT at concurrency ${loses.map((l) => `${l.concurrency} (throughput ×${fmt(l.throughputRatio, 2)}, p50 ×${fmt(l.p50Ratio, 2)})`).join(', ')}`
+          : ''
+      }. Where ours loses, the items below are the per-request costs it pays and the reference does not.`,
+    );
+    const sum = (side: 'ours' | 'reference') => {
+      const totals: Record<string, number> = {};
+      for (const l of paid.levels)
+        for (const [k, n] of Object.entries(l[side].failures)) totals[k] = (totals[k] ?? 0) + n;
+      const entries = Object.entries(totals);
+      return entries.length === 0 ? 'none' : entries.map(([k, n]) => `${n}× \`${k}\``).join(', ');
+    };
+    out.push(
+      `- **Failures under concurrency.** Ours: ${sum('ours')}. Reference: ${sum('reference')}. The reference's plain viem signer`,
+      '  reads the pending nonce per transaction (no local nonce manager), so concurrent settles collide and revert or are replaced;',
+      '  `fetch failed` is its seller losing the HTTP connection to its facilitator under load. Our nonce allocator hands out',
+      '  nonces locally (0 resyncs in this run).',
+    );
+    const gw = paid.serviceStats.oursGateway as { log?: { lines: number; bytes: number } } | undefined;
+    const okOurs = paid.levels.reduce((a, l) => a + l.ours.ok, 0);
+    if (gw?.log && okOurs > 0) {
       out.push(
-        '- **Logging.** See the per-request log line counts under the paid table: one JSON line per request and service is cheap',
-        '  (serialisation only here; the bench counts lines instead of writing them); keep it at one line per request.',
+        `- **Logging.** About one JSON line per HTTP request (gateway ${fmt(gw.log.lines / okOurs, 1)} lines per paid request: the 402 and the paid`,
+        `  call; ≈${fmt(gw.log.bytes / gw.log.lines, 0)} bytes a line). Serialisation only is measured here (lines are counted, not written); not a priority.`,
       );
     }
   }

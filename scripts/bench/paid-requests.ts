@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Devnet, type DevnetAccount, deriveDevnetAccount } from '@agentic-payments/devnet';
+import { formatUsdc } from '@agentic-payments/x402';
 import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
@@ -207,7 +208,9 @@ export async function runPaidBenchmark(options: {
   const referenceSettler = deriveDevnetAccount(9);
   await devnet.addEth(referenceSettler.address, 1_000n * 10n ** 18n);
   const totalPerPayer = levels.reduce((a, c) => a + requestsPerSide(c, quick), 8) * 2;
-  log(`funding ${maxConcurrency} payers with ${totalPerPayer * 0.04} USDC each...`);
+  log(
+    `funding ${maxConcurrency} payers with ${formatUsdc(BigInt(totalPerPayer) * PRICE_ATOMIC)} USDC each...`,
+  );
   const payers = await devnet.fundPayers(maxConcurrency, BigInt(totalPerPayer) * PRICE_ATOMIC);
   const fetches = payers.map(payingFetch);
 
