@@ -51,7 +51,7 @@ function buildPaymentRequired(overrides: { amount?: string; payTo?: string } = {
 /** TEST ONLY: a seller that answers 402 with the given requirements, then 200 to any paid retry. */
 function fakeSeller(required: PaymentRequired) {
   const seen: Request[] = [];
-  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
     const request = new Request(input, init);
     seen.push(request);
     if (request.headers.get('PAYMENT-SIGNATURE'))

@@ -1,10 +1,6 @@
 import type { NetworkInfo } from '@agentic-payments/x402';
-import {
-  CdpEvmWalletProvider,
-  type EvmWalletProvider,
-  ViemWalletProvider,
-  WalletProvider,
-} from '@coinbase/agentkit';
+// AgentKit is large (CDP SDK, Solana, ...): it is imported only when a real wallet is built.
+import type { EvmWalletProvider, ViemWalletProvider } from '@coinbase/agentkit';
 import { createWalletClient, defineChain, erc20Abi, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { base, baseSepolia } from 'viem/chains';
@@ -34,8 +30,9 @@ let analyticsDisabled = false;
  * (an unhandled rejection ends the process). The agent sends no telemetry: replace that method on
  * the base prototype before any provider is built, so every provider (Viem, CDP) inherits the no-op.
  */
-export function disableAgentKitAnalytics(): void {
+export async function disableAgentKitAnalytics(): Promise<void> {
   if (analyticsDisabled) return;
+  const { WalletProvider } = await import('@coinbase/agentkit');
   Reflect.set(WalletProvider.prototype, 'trackInitialization', function noTelemetry() {});
   analyticsDisabled = true;
 }
@@ -69,7 +66,8 @@ export interface CreateAgentWalletOptions {
  * const wallet = await createAgentWallet({ wallet: { kind: 'private-key', privateKey }, network, rpcUrl });
  */
 export async function createAgentWallet(options: CreateAgentWalletOptions): Promise<AgentWallet> {
-  disableAgentKitAnalytics();
+  await disableAgentKitAnalytics();
+  const { CdpEvmWalletProvider, ViemWalletProvider: ViemProvider } = await import('@coinbase/agentkit');
   const known = options.network.v1Name === 'base' ? base : baseSepolia;
   const chain = defineChain({ ...known, rpcUrls: { default: { http: [options.rpcUrl] } } });
   if (options.wallet.kind === 'private-key') {
@@ -80,7 +78,7 @@ export async function createAgentWallet(options: CreateAgentWalletOptions): Prom
     });
     // AgentKit pins its own viem (2.38); the client is runtime-compatible, only the nominal types differ.
     type AgentKitWalletClient = ConstructorParameters<typeof ViemWalletProvider>[0];
-    const provider = new ViemWalletProvider(client as unknown as AgentKitWalletClient, {
+    const provider = new ViemProvider(client as unknown as AgentKitWalletClient, {
       rpcUrl: options.rpcUrl,
     });
     return walletFromProvider(provider, 'agentkit-viem', options.network.usdcAddress);

@@ -66,7 +66,7 @@ describe('no request leaves the machine', () => {
     });
 
     it('is never sent once disableAgentKitAnalytics ran', async () => {
-      disableAgentKitAnalytics();
+      await disableAgentKitAnalytics();
       const fetchSpy = vi.fn(async (_input: unknown) => new Response('{}', { status: 200 }));
       vi.stubGlobal('fetch', fetchSpy);
       try {
