@@ -1,3 +1,4 @@
+import { AppError } from '@agentic-payments/x402';
 import type { Model } from '@strands-agents/sdk';
 import { BedrockModel } from '@strands-agents/sdk';
 import type { AgentConfig } from './config.ts';
@@ -33,7 +34,19 @@ export async function createModelFactory(
     };
   }
   if (model.kind === 'openai') {
-    const { OpenAIModel } = await import('@strands-agents/sdk/models/openai');
+    let OpenAIModel: typeof import('@strands-agents/sdk/models/openai').OpenAIModel;
+    try {
+      ({ OpenAIModel } = await import('@strands-agents/sdk/models/openai'));
+    } catch (error) {
+      throw new AppError(
+        'invalid_config',
+        'AGENT_MODEL=openai needs the optional "openai" package: pnpm add openai',
+        {
+          httpStatus: 500,
+          cause: error,
+        },
+      );
+    }
     return {
       id: model.modelId,
       isLlm: true,
