@@ -63,12 +63,18 @@ export function findingsFrom(r: BenchResults): string[] {
       (l) => (l.throughputRatio ?? 0) > 1 && (l.p50Ratio ?? Number.POSITIVE_INFINITY) < 1,
     );
     const loses = paid.levels.filter((l) => !beats.includes(l));
+    const list = (levels: typeof paid.levels) =>
+      levels
+        .map((l) => `${l.concurrency} (throughput ×${fmt(l.throughputRatio, 2)}, p50 ×${fmt(l.p50Ratio, 2)})`)
+        .join(', ');
     out.unshift(
-      `- **Verdict of this run.** Ours beats the reference on both paid req/s and p50 at concurrency ${beats.map((l) => l.concurrency).join(', ') || 'none'}${
-        loses.length > 0
-          ? `; it does NOT at concurrency ${loses.map((l) => `${l.concurrency} (throughput ×${fmt(l.throughputRatio, 2)}, p50 ×${fmt(l.p50Ratio, 2)})`).join(', ')}`
-          : ''
-      }. Where ours loses, the items below are the per-request costs it pays and the reference does not.`,
+      `- **Verdict of this run.** ${
+        beats.length > 0
+          ? `Ours beats the reference on both paid req/s and p50 at concurrency ${list(beats)}.`
+          : 'Ours does not beat the reference on both paid req/s and p50 at any concurrency level.'
+      }${loses.length > 0 ? ` Per level, ours / reference: ${list(loses)}.` : ''} Ours answered every request with a settled 200; the`,
+      "  reference's latency and req/s count its 200s only, and its failed settlements shed load it would otherwise carry. Where ours",
+      '  is slower, the items below are per-request costs ours pays and the reference does not.',
     );
     const sum = (side: 'ours' | 'reference') => {
       const totals: Record<string, number> = {};
@@ -79,9 +85,9 @@ export function findingsFrom(r: BenchResults): string[] {
     };
     out.push(
       `- **Failures under concurrency.** Ours: ${sum('ours')}. Reference: ${sum('reference')}. The reference's plain viem signer`,
-      '  reads the pending nonce per transaction (no local nonce manager), so concurrent settles collide and revert or are replaced;',
-      '  `fetch failed` is its seller losing the HTTP connection to its facilitator under load. Our nonce allocator hands out',
-      '  nonces locally (0 resyncs in this run).',
+      '  reads the pending nonce per transaction (no local nonce manager), so concurrent settles collide and revert or are replaced',
+      `  (\`fetch failed\`, when present, is its seller losing the HTTP connection to its facilitator under load). Our nonce allocator`,
+      '  hands out nonces locally (resyncs: see the line under the paid table).',
     );
     const gw = paid.serviceStats.oursGateway as { log?: { lines: number; bytes: number } } | undefined;
     const okOurs = paid.levels.reduce((a, l) => a + l.ours.ok, 0);

@@ -52,7 +52,7 @@ function paidSection(paid: PaidBenchmarkResult): string[] {
     'Client: the official `@x402/fetch` `wrapFetchWithPayment` with `@x402/evm` `ExactEvmScheme` for both sides, one pre-funded payer per',
     'in-flight request. Nothing is pre-signed: every timed request is the full unpaid POST → 402 → EIP-712 signature → paid POST →',
     "200 with the image read to the end, so the (identical) client cost is inside both sides' numbers.",
-    `Order: ${paid.order}. Throughput = paid 200s / wall time of that side's segments. Latency in ms (p50 / p95 / p99) over the 200s.`,
+    `Order: ${paid.order}. Throughput = paid 200s / wall time of that side's segments. Latency in ms (p50 / p95 / p99) over the 200s only.`,
     "On-chain column: USDC `Transfer` events to that side's seller in the block ranges of its segments; ✔ = equal to the number of",
     "200s and every 200's `PAYMENT-RESPONSE` transaction is among them.",
     '',
@@ -93,7 +93,8 @@ function componentSection(c: ComponentResults): string[] {
   return [
     '## 2. Component costs',
     '',
-    'Measured one call at a time. Verify / settle: through each facilitator over HTTP with the official `HTTPFacilitatorClient`',
+    'Measured one call at a time, with the services running inside the bench process (loopback HTTP between them).',
+    'Verify / settle: through each facilitator over HTTP with the official `HTTPFacilitatorClient`',
     '(payloads signed beforehand with the official client; settle includes waiting for the receipt). RPC round trips per call: the',
     'same facilitator code pointed at a counting JSON-RPC pass-through (HTTP requests; a JSON-RPC batch counts once).',
     '',
