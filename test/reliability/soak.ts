@@ -5,6 +5,8 @@
  * throughput, latency and every error. Loopback only; bounded in time and requests.
  *
  *   pnpm exec tsx test/reliability/soak.ts --minutes 3 [--rps 4]
+ *   node --expose-gc --import tsx test/reliability/soak.ts --minutes 3   (samples after a full GC:
+ *   the retained heap, which is what "memory stays flat" is about)
  */
 import { parseArgs } from 'node:util';
 import { connectDevnet } from '@agentic-payments/devnet';
@@ -101,7 +103,9 @@ async function agentTurn(i: number) {
   }
 }
 
+const gc = (globalThis as { gc?: () => void }).gc;
 const sampler = setInterval(() => {
+  gc?.();
   const m = process.memoryUsage();
   const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
   samples.push({
@@ -134,6 +138,7 @@ while (Date.now() < endAt) {
 await Promise.race([Promise.all(inflight), sleep(60_000)]);
 clearInterval(sampler);
 
+gc?.();
 const m = process.memoryUsage();
 samples.push({
   t: Math.round((Date.now() - started) / 1000),
