@@ -144,6 +144,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
+  let stopping: Promise<void> | undefined;
   logger({
     event: 'agent_started',
     url,
@@ -161,10 +162,13 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     url,
     config,
     runtime,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: () => {
+      // Idempotent: a second stop() resolves with the first.
+      stopping ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         if ('closeAllConnections' in server) server.closeAllConnections();
-      }),
+      });
+      return stopping;
+    },
   };
 }

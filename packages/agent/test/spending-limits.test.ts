@@ -147,6 +147,20 @@ describe('spending policy below the model (devnet, real gateway)', () => {
     });
   });
 
+  it('keeps a pending request across a restart: the "yes" after the restart pays it', async () => {
+    const { agent, address } = await agentWith({ consentMode: 'confirm' });
+    const ask = await say(agent.url, 'restart', 'Generate an image of a paper boat');
+    expect(ask.text).toContain('Reply "yes"');
+    await agent.stop();
+    const { startAgent } = await import('../src/index.ts');
+    const restarted = await startAgent({ ...agent.config, port: 0, log: () => {} });
+    running.push(restarted);
+    const before = await stack.devnet.usdcBalance(address);
+    const yes = await say(restarted.url, 'restart', 'yes');
+    expect(yes.text).toContain('Your image of a paper boat has been generated');
+    expect(await stack.devnet.usdcBalance(address)).toBe(before - 40_000n);
+  });
+
   describe('limits', () => {
     it('replies clearly and moves nothing when the balance is insufficient', async () => {
       const { agent, address } = await agentWith({ usdc: '0.01' });
