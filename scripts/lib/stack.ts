@@ -214,7 +214,7 @@ export async function startStack(
             RPC_URL: rpcUrl,
             SELLER_ADDRESS: sellerAddress,
             AGENT_PRIVATE_KEY: agentKey,
-            DATA_DIR: join(config.DATA_DIR, 'agent'),
+            DATA_DIR: config.DATA_DIR, // the agent keeps its sessions under <DATA_DIR>/agent
             EXPLORER_URL: explorerUrl,
           },
           log: (entry) =>
