@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { dimensionsOf, type ImageGenerator, isImagingError } from '@agentic-payments/imaging';
+import { dimensionsOf, type ImageGenerator, ImagingError, isImagingError } from '@agentic-payments/imaging';
 import { isAppError, type PaymentPayload } from '@agentic-payments/x402';
 import type { ChainReader } from './chain-reader.ts';
 import type { FacilitatorClient, FacilitatorRequest } from './facilitator-client.ts';
@@ -221,9 +221,13 @@ async function verifyAndGenerate(ctx: Context, guard: RecordGuard): Promise<Purc
   let image: StoredImage;
   let generator: string;
   try {
-    const generated = await deps.imageGenerator.generate(
-      { prompt: input.prompt, ...dimensionsOf(input.size), quality: input.quality },
-      { signal: AbortSignal.timeout(GENERATION_TIMEOUT_MS) },
+    const generated = await withDeadline(
+      (signal) =>
+        deps.imageGenerator.generate(
+          { prompt: input.prompt, ...dimensionsOf(input.size), quality: input.quality },
+          { signal },
+        ),
+      GENERATION_TIMEOUT_MS,
     );
     image = { bytes: generated.png, mimeType: generated.mimeType };
     generator = generated.generator;
@@ -421,6 +425,27 @@ async function deliverStored(ctx: Context, receipt: StoredReceipt): Promise<Purc
   const image = await ctx.deps.imageStore.get(receipt.imageId);
   if (image === undefined) throw new Error(`image ${receipt.imageId} of a settled purchase is missing`);
   return { kind: 'delivered', receipt, image, replayed: true };
+}
+
+/**
+ * Runs `run` with an abort signal and a hard deadline: a generator that ignores the signal (an SDK
+ * without cancellation) cannot hold the request and its reservation past the deadline.
+ */
+async function withDeadline<T>(run: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ImagingError('generation_timeout', `image generation took longer than ${ms} ms`);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([run(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function pending(transaction: string): PurchaseOutcome {
