@@ -47,17 +47,21 @@ let seller: `0x${string}`;
 const cleanups: Cleanup[] = [];
 /** Every transaction hash a client received with an image, per payer. */
 const delivered = new Map<string, Set<string>>();
-let hangCase: Promise<{ status: number; elapsedMs: number; retryStatus: number; payer: DevnetAccount }>;
+type HangOutcome = { status: number; elapsedMs: number; retryStatus: number; payer: DevnetAccount };
+let hangCase: Promise<HangOutcome>;
+let deafHangCase: Promise<HangOutcome>;
 
-async function runHangCase() {
+async function runHangCase(mode: 'hang' | 'hang-deaf' = 'hang') {
   const generator = new ControlledGenerator();
-  generator.mode = 'hang';
+  generator.mode = mode;
   const gateway = await gatewayWith({ imageGenerator: generator, direct: true });
   const payer = await fundedPayer(devnet);
   const payment = await signPayment(payer, seller);
-  const body = { request_id: 'gen-hang', prompt: 'a slow river' };
+  const body = { request_id: `gen-${mode}`, prompt: 'a slow river' };
   const started = Date.now();
-  const failed = await buy(gateway.url, body, payment.header, 80_000);
+  const failed = await buy(gateway.url, body, payment.header, 80_000).catch(
+    (error: unknown): PostResult => ({ status: -1, body: { error: String(error) } }),
+  );
   const elapsedMs = Date.now() - started;
   expect(failed.body.image).toBeUndefined();
   expect(await expectChargesMatchDeliveries(payer)).toBe(0);
@@ -79,8 +83,10 @@ beforeAll(async () => {
   seller = await freshSeller(devnet);
   // The hanging-generator case waits out the gateway's 60 s deadline: start it now, in the
   // background (it talks to the facilitator directly), and judge it in the last test.
-  hangCase = runHangCase();
+  hangCase = runHangCase('hang');
   hangCase.catch(() => undefined);
+  deafHangCase = runHangCase('hang-deaf');
+  deafHangCase.catch(() => undefined);
 }, 60_000);
 
 afterAll(async () => {
@@ -155,7 +161,7 @@ async function retryUntilFinal(
 
 class ControlledGenerator implements ImageGenerator {
   readonly name = 'local procedural generator (test-controlled faults)';
-  mode: 'ok' | 'throw' | 'throw-imaging' | 'hang' = 'ok';
+  mode: 'ok' | 'throw' | 'throw-imaging' | 'hang' | 'hang-deaf' = 'ok';
   private readonly inner = new LocalImageGenerator();
   async generate(...args: Parameters<ImageGenerator['generate']>) {
     const [, opts] = args;
@@ -168,6 +174,11 @@ class ControlledGenerator implements ImageGenerator {
       await new Promise<never>((_, reject) => {
         opts?.signal?.addEventListener('abort', () => reject(opts.signal?.reason), { once: true });
       });
+    }
+    if (this.mode === 'hang-deaf') {
+      // A stuck call that ignores the abort signal (an SDK without cancellation): the gateway's
+      // deadline must still hold.
+      await new Promise<void>((resolve) => setTimeout(resolve, 120_000).unref());
     }
     return this.inner.generate(...args);
   }
@@ -453,6 +464,15 @@ describe('generator hang (started in beforeAll)', () => {
     const outcome = await hangCase;
     expect([502, 504]).toContain(outcome.status);
     expect(outcome.elapsedMs).toBeLessThan(75_000);
+    expect(outcome.retryStatus).toBe(200);
+    expect(await expectChargesMatchDeliveries(outcome.payer)).toBe(1);
+  }, 90_000);
+
+  it('a generator that ignores the abort signal is still cut at the gateway deadline', async () => {
+    const outcome = await deafHangCase;
+    expect(outcome.status).toBe(504);
+    expect(outcome.elapsedMs).toBeLessThan(75_000);
+    // Released at the deadline: the same payment then buys the image, once.
     expect(outcome.retryStatus).toBe(200);
     expect(await expectChargesMatchDeliveries(outcome.payer)).toBe(1);
   }, 90_000);
