@@ -30,11 +30,6 @@ export interface CreatePaymentFacilitatorParameters {
   network: NetworkInfo;
   /** How long a `settlement_pending` hash is remembered so a retried settle reconciles with it. */
   pendingTtlMs?: number;
-  /**
-   * How long a passed verify-time pre-check (authorization unused, balance sufficient) is reused by
-   * the settle of the same authorization, instead of reading the chain again. 0 turns reuse off.
-   */
-  precheckReuseMs?: number;
 }
 
 interface Authorization {
@@ -60,7 +55,6 @@ interface Authorization {
 export function createPaymentFacilitator(params: CreatePaymentFacilitatorParameters): PaymentFacilitator {
   const { signer, network } = params;
   const pendingTtlMs = params.pendingTtlMs ?? 10 * 60_000;
-  const precheckReuseMs = params.precheckReuseMs ?? 2_000;
   const official = new x402Facilitator()
     // simulateInSettle stays off (the default): verify already simulated; settle re-checks locally.
     .register(network.caip2, new ExactEvmScheme(signer))
@@ -68,49 +62,6 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
 
   const inFlight = new Set<string>();
   const pending = new Map<string, { hash: Hex; at: number }>();
-  /**
-   * Authorizations whose verify passed (pre-check and official verify) moments ago, keyed by the
-   * authorization and its value. Settle consumes an entry once instead of re-reading
-   * `authorizationState` and `balanceOf`: those facts were read from the chain at most
-   * `precheckReuseMs` earlier, and `transferWithAuthorization` itself still enforces the nonce and
-   * the balance on chain; the official settle still re-verifies the signature and the terms.
-   */
-  const verified = new Map<string, number>();
-  /**
-   * Authorizations settled in the last `precheckReuseMs`: a verify that raced the settle (read the
-   * chain before the transfer was mined) must not let a replayed settle skip the pre-check.
-   */
-  const settledRecently = new Map<string, number>();
-  const verifiedKey = (auth: Authorization): string => `${auth.key}:${auth.value}`;
-  const remember = (map: Map<string, number>, key: string, at: number): void => {
-    map.delete(key);
-    map.set(key, at);
-    if (map.size <= MAX_REMEMBERED) return;
-    // Oldest first (insertion order): drop expired entries and anything beyond the bound.
-    const now = Date.now();
-    for (const [k, at] of map) {
-      if (map.size <= MAX_REMEMBERED && now - at < precheckReuseMs) break;
-      map.delete(k);
-    }
-  };
-  const fresh = (map: Map<string, number>, key: string): boolean => {
-    const at = map.get(key);
-    if (at === undefined) return false;
-    if (Date.now() - at < precheckReuseMs) return true;
-    map.delete(key);
-    return false;
-  };
-  /** `readAt`: when the pre-check started reading, so the reused facts are at most the window old. */
-  const rememberVerified = (auth: Authorization, readAt: number): void => {
-    if (precheckReuseMs > 0) remember(verified, verifiedKey(auth), readAt);
-  };
-  /** Consumes the verify-time result: at most one settle skips the pre-check per verify. */
-  const takeVerified = (auth: Authorization): boolean => {
-    const key = verifiedKey(auth);
-    const usable = fresh(verified, key) && !fresh(settledRecently, auth.key);
-    verified.delete(key);
-    return usable;
-  };
 
   const networkOf = (request: FacilitatorRequest): string => request.body.paymentRequirements.network;
   const isOurNetwork = (request: FacilitatorRequest): boolean =>
@@ -155,16 +106,6 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
     return undefined;
   };
 
-  /** The part of the pre-check that settle keeps when it reuses a verify-time result. */
-  const codeCheck = async (auth: Authorization): Promise<string | undefined> => {
-    try {
-      await signer.getCode({ address: auth.from });
-      return undefined;
-    } catch {
-      return RPC_UNAVAILABLE;
-    }
-  };
-
   const reconcilePending = async (
     request: FacilitatorRequest,
     auth: Authorization,
@@ -197,7 +138,6 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       if (!isOurNetwork(request)) {
         return { isValid: false, invalidReason: R.unsupportedNetwork, payer: auth.from };
       }
-      const readAt = Date.now();
       const rejected = await precheck(auth);
       if (rejected === RPC_UNAVAILABLE) {
         return {
@@ -210,9 +150,7 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       if (rejected) return { isValid: false, invalidReason: rejected, payer: auth.from };
       try {
         const [payload, requirements] = toOfficial(request);
-        const answer = await official.verify(payload, requirements);
-        if (answer.isValid) rememberVerified(auth, readAt);
-        return answer;
+        return await official.verify(payload, requirements);
       } catch (error) {
         return {
           isValid: false,
@@ -242,9 +180,7 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       }
       inFlight.add(auth.key);
       try {
-        // A verify that passed moments ago read these facts already; the payer's code is still
-        // read (usually from the signer's short cache) so an unreachable chain stays a clear answer.
-        const rejected = takeVerified(auth) ? await codeCheck(auth) : await precheck(auth);
+        const rejected = await precheck(auth);
         if (rejected === RPC_UNAVAILABLE)
           return fail(R.unexpectedSettleError, '', 'the chain RPC is unavailable');
         if (rejected) return fail(rejected);
@@ -255,10 +191,6 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
           answer = await settlementTrace.run(trace, () => official.settle(payload, requirements));
         } catch (error) {
           answer = fail(R.unexpectedSettleError, trace.sent.at(-1) ?? '', messageOf(error));
-        }
-        if (answer.success || trace.sent.length > 0) {
-          if (precheckReuseMs > 0) remember(settledRecently, auth.key, Date.now());
-          verified.delete(verifiedKey(auth));
         }
         if (trace.pending) {
           pending.set(auth.key, { hash: trace.pending, at: Date.now() });
@@ -282,8 +214,6 @@ function authorizationOf(request: FacilitatorRequest): Authorization {
 }
 
 const CODE = /^[a-z0-9_]+$/;
-/** Bound on remembered verify results (a burst of verifies without settles cannot grow memory). */
-const MAX_REMEMBERED = 10_000;
 const RPC_UNAVAILABLE = 'rpc_unavailable';
 
 /** The v1 scheme puts raw error messages into `errorReason`; answer a stable code instead. */

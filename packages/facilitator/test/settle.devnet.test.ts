@@ -258,11 +258,11 @@ describe('the facilitator on the devnet', () => {
 
   describe('RPC round trips', () => {
     it('settles a payment in about 2 HTTP requests to the RPC: pre-check batch, then send + receipt in one batch', async () => {
-      const [payer, other] = await fx.devnet.fundPayers(2, 1_000_000n);
-      if (!payer || !other) throw new Error('no payer');
-      // Warm the fee cache and the asset-code cache, as on a running service.
-      await settle(v2Body(await signV2(other, requirementsV2(fx.devnet, freshSeller()))));
+      const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
+      if (!payer) throw new Error('no payer');
       const payload = await signV2(payer, requirementsV2(fx.devnet, freshSeller()));
+      // Warm the fee cache and the asset-code cache, as on a running service.
+      await verify(v2Body(payload));
       const before = fx.facilitator.stats();
       const settled = await settle(v2Body(payload));
       const after = fx.facilitator.stats();
@@ -273,25 +273,6 @@ describe('the facilitator on the devnet', () => {
       const polls = after.receiptPolls - before.receiptPolls;
       expect(requests).toBeGreaterThanOrEqual(2);
       expect(requests).toBeLessThanOrEqual(3 + polls);
-      expect(polls).toBeLessThanOrEqual(1);
-    });
-
-    it('settles right after its verify in about 1 HTTP request: the verify-time pre-check is reused', async () => {
-      const [payer, other] = await fx.devnet.fundPayers(2, 1_000_000n);
-      if (!payer || !other) throw new Error('no payer');
-      await settle(v2Body(await signV2(other, requirementsV2(fx.devnet, freshSeller()))));
-      const payload = await signV2(payer, requirementsV2(fx.devnet, freshSeller()));
-      expect((await verify(v2Body(payload))).json.isValid).toBe(true);
-      const before = fx.facilitator.stats();
-      const settled = await settle(v2Body(payload));
-      const after = fx.facilitator.stats();
-      expect(settled.json.success).toBe(true);
-      // 1: send + receipt in one batch (payer code still cached from verify). One more when a cache
-      // expired under load, or a poll was needed.
-      const requests = after.httpRequests - before.httpRequests;
-      const polls = after.receiptPolls - before.receiptPolls;
-      expect(requests).toBeGreaterThanOrEqual(1);
-      expect(requests).toBeLessThanOrEqual(2 + polls);
       expect(polls).toBeLessThanOrEqual(1);
     });
   });
