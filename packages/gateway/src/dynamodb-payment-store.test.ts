@@ -58,6 +58,28 @@ describe.each(adapters)('PaymentStore: %s', (_name, makeStore) => {
     expect(second).toStrictEqual({ reserved: false, existing: first.reserved ? first.record : undefined });
   });
 
+  it('creates a record directly as settled when reserve is given a receipt, and never overwrites it', async () => {
+    const store = makeStore();
+    const key = `k-${crypto.randomUUID()}`;
+    const receipt = {
+      transaction: `0x${'ab'.repeat(32)}`,
+      payer: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      network: 'devnet',
+      atomicAmount: '40000',
+      imageId: 'img-1',
+      mimeType: 'image/png',
+      settledAt: NOW,
+    };
+    const first = await store.reserve({ ...reserveParams(key), leaseUntil: 0, receipt });
+    expect(first.reserved).toBe(true);
+    expect(await store.get(key, NOW)).toMatchObject({ state: 'settled', leaseUntil: 0, receipt });
+    const second = await store.reserve(reserveParams(key, { requestId: 'req-2' }));
+    expect(second).toMatchObject({
+      reserved: false,
+      existing: { state: 'settled', requestId: 'req-1', receipt },
+    });
+  });
+
   it('lets exactly one of 50 concurrent reservations win', async () => {
     const store = makeStore();
     const key = `k-${crypto.randomUUID()}`;

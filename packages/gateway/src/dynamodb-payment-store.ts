@@ -95,11 +95,12 @@ export function createDynamoDbPaymentStore(options: DynamoDbPaymentStoreOptions)
         pk: params.key,
         request_id: params.requestId,
         fingerprint: params.fingerprint,
-        state: 'pending',
+        state: params.receipt === undefined ? 'pending' : 'settled',
         lease_until: params.leaseUntil,
         expires_at: params.expiresAt,
         ttl: Math.ceil(params.expiresAt / 1000),
         created_at: params.now,
+        receipt: params.receipt,
       };
       // A record can be released between our failed put and our read; then simply try again.
       for (let attempt = 0; attempt < 3; attempt++) {

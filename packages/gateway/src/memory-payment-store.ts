@@ -32,10 +32,11 @@ export function createMemoryPaymentStore(): PaymentStore & { readonly records: M
         key: params.key,
         requestId: params.requestId,
         fingerprint: params.fingerprint,
-        state: 'pending',
+        state: params.receipt === undefined ? 'pending' : 'settled',
         leaseUntil: params.leaseUntil,
         expiresAt: params.expiresAt,
         createdAt: params.now,
+        ...(params.receipt === undefined ? {} : { receipt: params.receipt }),
       };
       records.set(params.key, record);
       return { reserved: true, record };

@@ -53,6 +53,12 @@ export interface ReserveParameters {
   readonly leaseUntil: number;
   readonly expiresAt: number;
   readonly now: number;
+  /**
+   * Create the record directly as `settled` with this receipt (one write instead of reserve +
+   * transition). Only for records that hold nothing, like the per-request record that points a
+   * paid request id at its receipt; an authorization is always reserved as `pending`.
+   */
+  readonly receipt?: StoredReceipt;
 }
 
 export type ReserveResult =
@@ -69,7 +75,7 @@ export interface RecordGuard {
 }
 
 export interface PaymentStore {
-  /** Atomically create a pending record; never overwrites a live one. */
+  /** Atomically create a pending record (or a settled one, see `receipt`); never overwrites a live one. */
   reserve(params: ReserveParameters): Promise<ReserveResult>;
   /**
    * Move a record to a new state / lease when `guard` still holds. Returns the new record, or

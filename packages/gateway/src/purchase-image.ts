@@ -377,16 +377,15 @@ async function finishSettled(
     mimeType: stored.mimeType,
     settledAt: deps.clock.now(),
   };
-  const done = await deps.paymentStore.transition(guardOf(record), {
-    state: 'settled',
-    leaseUntil: 0,
-    receipt,
-  });
+  // The authorization's record and the request's record are independent items: written side by side.
+  const [done] = await Promise.all([
+    deps.paymentStore.transition(guardOf(record), { state: 'settled', leaseUntil: 0, receipt }),
+    rememberPurchase(ctx, record, receipt),
+  ]);
   if (done === undefined) {
     // The money moved; deliver regardless, and leave a trace for reconciliation.
     deps.logger.error('settled_record_not_saved', { request_id: record.requestId, transaction });
   }
-  await rememberPurchase(ctx, record, receipt);
   return { kind: 'delivered', receipt, image: stored, replayed: false };
 }
 
@@ -400,21 +399,16 @@ async function rememberPurchase(ctx: Context, record: PaymentRecord, receipt: St
   const { deps } = ctx;
   const now = deps.clock.now();
   try {
-    const reserved = await deps.paymentStore.reserve({
+    // Created directly as settled: one conditional put, never overwriting a live record.
+    await deps.paymentStore.reserve({
       key: purchaseKey(ctx.input),
       requestId: record.requestId,
       fingerprint: record.fingerprint,
-      leaseUntil: now,
+      leaseUntil: 0,
       expiresAt: now + RETENTION_MS,
       now,
+      receipt,
     });
-    if (reserved.reserved) {
-      await deps.paymentStore.transition(guardOf(reserved.record), {
-        state: 'settled',
-        leaseUntil: 0,
-        receipt,
-      });
-    }
   } catch (error) {
     // Only a guard against paying twice for one request id; the purchase itself is complete.
     deps.logger.warn('purchase_record_not_saved', { request_id: record.requestId, detail: String(error) });
