@@ -135,6 +135,9 @@ export async function purchaseImage(deps: PurchaseDeps, input: PurchaseInput): P
   ) {
     return deliverStored(ctx, prior.receipt);
   }
+  // Verify only reads (nothing is settled before the reservation is ours), so it runs side by side
+  // with the reservation; its answer is used only if the reservation is won, otherwise dropped.
+  const verifying = settledOutcome(deps.facilitator.verify(ctx.request));
   const reserved = await deps.paymentStore.reserve({
     key,
     requestId: input.requestId,
@@ -143,7 +146,7 @@ export async function purchaseImage(deps: PurchaseDeps, input: PurchaseInput): P
     expiresAt: Number(match.validBefore) * 1000 + RETENTION_MS,
     now,
   });
-  if (reserved.reserved) return verifyAndGenerate(ctx, guardOf(reserved.record));
+  if (reserved.reserved) return verifyAndGenerate(ctx, guardOf(reserved.record), verifying);
 
   const existing = reserved.existing;
   if (existing.requestId !== input.requestId || existing.fingerprint !== fingerprint) {
@@ -198,17 +201,31 @@ async function resume(ctx: Context, existing: PaymentRecord): Promise<PurchaseOu
   return recoverSettling(ctx, existing);
 }
 
-async function verifyAndGenerate(ctx: Context, guard: RecordGuard): Promise<PurchaseOutcome> {
+type VerifyAnswer = Awaited<ReturnType<FacilitatorClient['verify']>>;
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/** A promise that never rejects (an abandoned verify must not become an unhandled rejection). */
+function settledOutcome<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+async function verifyAndGenerate(
+  ctx: Context,
+  guard: RecordGuard,
+  started?: Promise<Outcome<VerifyAnswer>>,
+): Promise<PurchaseOutcome> {
   const { deps, input } = ctx;
   const release = () => deps.paymentStore.release(guard);
 
-  let verify: Awaited<ReturnType<FacilitatorClient['verify']>>;
-  try {
-    verify = await deps.facilitator.verify(ctx.request);
-  } catch (error) {
+  const outcome = await (started ?? settledOutcome(deps.facilitator.verify(ctx.request)));
+  if (!outcome.ok) {
     await release();
-    throw error;
+    throw outcome.error;
   }
+  const verify = outcome.value;
   if (!verify.isValid) {
     await release();
     return {
