@@ -13,20 +13,18 @@ export function findingsFrom(r: BenchResults): string[] {
     const sig = c.signatureRecovery;
     const perRecoveryMs = 1000 / sig.viemRecoverTypedDataAddressPerSecond;
     out.push(
-      `- **Signature recovery (facilitator).** Our settler signer verifies EIP-712 signatures with viem's pure-JS \`verifyTypedData\``,
-      `  (${sig.viemRecoverTypedDataAddressPerSecond}/s here, ≈${fmt(perRecoveryMs, 1)} ms of CPU each), and the official exact scheme does it twice per`,
-      "  payment (verify, then the re-verify inside settle). The reference's viem *client* `verifyTypedData` sends it to the node",
-      `  instead (ERC-6492 \`eth_call\`, native ecrecover in anvil). Verify p50: ours ${fmt(f.ours.verifyMs.p50, 0)} ms vs reference ${fmt(f.reference.verifyMs.p50, 0)} ms.`,
-      `  Use a native secp256k1 (${sig.nativeSecp256k1PerSecond === undefined ? 'none loadable here' : `${sig.nativeSecp256k1PerSecond}/s here including hashing`}) for EOA signatures (65-byte sig,`,
-      "  payer without code — already known from the precheck's `eth_getCode`), and cache the verify result per authorization so settle",
-      '  does not recover again.',
+      `- **Signature recovery (facilitator).** Both facilitators run the official \`@x402/evm\` exact scheme, which hashes the`,
+      `  typed data and recovers the signer with viem's pure-JS \`recoverAddress\` (${sig.viemRecoverTypedDataAddressPerSecond}/s here, ≈${fmt(perRecoveryMs, 1)} ms of CPU each)`,
+      '  in verify and again in settle, so the cost is the same on both sides. Verify p50: ours',
+      `  ${fmt(f.ours.verifyMs.p50, 0)} ms vs reference ${fmt(f.reference.verifyMs.p50, 0)} ms. A native secp256k1 (${sig.nativeSecp256k1PerSecond === undefined ? 'none loadable here' : `${sig.nativeSecp256k1PerSecond}/s here including hashing`})`,
+      "  would only help by replacing the official scheme's verify, which this project deliberately builds on.",
     );
     out.push(
       `- **RPC round trips.** Per verify: ours ${fmt(f.ours.rpcPerVerify.httpRequests, 1)} HTTP requests vs reference ${fmt(f.reference.rpcPerVerify.httpRequests, 1)}; per settle: ours`,
       `  ${fmt(f.ours.rpcPerSettle.httpRequests, 1)} vs reference ${fmt(f.reference.rpcPerSettle.httpRequests, 1)} (method mix in the table). Our settle repeats the precheck batch`,
-      '  (`authorizationState`, `balanceOf`) that verify ran moments before for the same authorization; carrying the verify result',
-      '  to settle (keyed by the authorization, short TTL) saves that round trip — the `transferWithAuthorization` call itself still',
-      '  enforces nonce and balance on chain.',
+      '  (`authorizationState`, `balanceOf`) that verify ran moments before. Reusing the verify-time result was tried and reverted:',
+      '  when the payer spends the funds between verify and settle, settle then sends a transaction that reverts (gas burnt,',
+      '  `transaction_failed`) instead of refusing with `insufficient_balance`.',
     );
     const receiptPolls = f.ours.rpcPerSettle.calls.eth_getTransactionReceipt;
     if (receiptPolls !== undefined) {
