@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { GatewayError, readPurchasedImage, requestQuote } from './gateway-client.ts';
 import { createPaidFetch, PaymentRefusedError } from './payment-client.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
-import type { StoredImage } from './session-state.ts';
+import type { CurrentRequest, SessionRecord, StoredImage } from './session-state.ts';
 import { evaluatePayment, type PaymentIntent } from './spending-policy.ts';
 
 /** Tool names exactly as in the seed. */
@@ -26,6 +26,29 @@ export function isExplicitYes(text: string): boolean {
 }
 
 type Json = Record<string, unknown>;
+
+const NO_REQUEST_TO_PAY =
+  'There is no image request to pay for. Ask for an image first; I only pay the configured seller for an estimated image.';
+const NO_REQUEST_TO_GENERATE = 'Call estimate_image_cost first to get a price and request_id.';
+
+/** The session's current request, or the tool reply saying why there is none to act on. */
+function findCurrentRequest(
+  session: SessionRecord,
+  requestId: string | undefined,
+  noneMessage: string,
+): { request: CurrentRequest } | { reply: Json } {
+  const request = session.current_request;
+  if (!request) return { reply: { status: 'no_pending_request', message: noneMessage } };
+  if (requestId && requestId !== request.request_id) {
+    return {
+      reply: {
+        status: 'unknown_request',
+        message: `request ${requestId} is not the current request ${request.request_id}`,
+      },
+    };
+  }
+  return { request };
+}
 
 /**
  * The seed's five tools, bound to one session. Amounts, payees and assets never come from the model:
@@ -127,20 +150,9 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
       request_id: z.string().optional().describe('The request_id from estimate_image_cost'),
     }),
     callback: async (input): Promise<Json> => {
-      const request = session.current_request;
-      if (!request) {
-        return {
-          status: 'no_pending_request',
-          message:
-            'There is no image request to pay for. Ask for an image first; I only pay the configured seller for an estimated image.',
-        };
-      }
-      if (input.request_id && input.request_id !== request.request_id) {
-        return {
-          status: 'unknown_request',
-          message: `request ${input.request_id} is not the current request ${request.request_id}`,
-        };
-      }
+      const found = findCurrentRequest(session, input.request_id, NO_REQUEST_TO_PAY);
+      if ('reply' in found) return found.reply;
+      const { request } = found;
       const amount = BigInt(request.amount);
       if (
         config.consentMode === 'confirm' &&
@@ -208,19 +220,9 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
       request_id: z.string().optional().describe('The request_id from estimate_image_cost'),
     }),
     callback: async (input): Promise<Json> => {
-      const request = session.current_request;
-      if (!request) {
-        return {
-          status: 'no_pending_request',
-          message: 'Call estimate_image_cost first to get a price and request_id.',
-        };
-      }
-      if (input.request_id && input.request_id !== request.request_id) {
-        return {
-          status: 'unknown_request',
-          message: `request ${input.request_id} is not the current request ${request.request_id}`,
-        };
-      }
+      const found = findCurrentRequest(session, input.request_id, NO_REQUEST_TO_GENERATE);
+      if ('reply' in found) return found.reply;
+      const { request } = found;
       const amount = BigInt(request.amount);
       if (!request.authorized) {
         return {
