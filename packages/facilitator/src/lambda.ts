@@ -18,7 +18,7 @@ const signer = createSettlerSigner({
   receiptTimeoutMs: config.receiptTimeoutMs,
   pollingIntervalMs: config.pollingIntervalMs,
   gasLimit: config.gasLimit,
-  eagerReceipt: network.localOnly,
+  syncSend: network.localOnly,
 });
 const app = createFacilitatorApp({ facilitator: createPaymentFacilitator({ signer, network }) });
 

@@ -7,7 +7,7 @@ import { type Address, getAddress, type Hex } from 'viem';
 import type { NetworkInfo } from './networks.ts';
 import { FACILITATOR_REASONS as R } from './reasons.ts';
 import type { FacilitatorRequest } from './request-schema.ts';
-import { settlementTrace } from './settlement-trace.ts';
+import { type SettlementTrace, settlementTrace } from './settlement-trace.ts';
 
 /** `GET /supported`: the official shape, with v1 network names (not CAIP-2) in v1 kinds. */
 export interface SupportedAnswer {
@@ -43,8 +43,9 @@ interface Authorization {
 /**
  * The facilitator core: the official `x402Facilitator` with the exact EVM scheme registered for
  * v2 (CAIP-2 id) and v1 (network name) on one configured chain, plus what the official code
- * lacks: an `authorizationState` / balance pre-check before verify and settle (the v1 path never
- * reads it, and a replay should be an answer, not a revert), one settle at a time per
+ * lacks: an `authorizationState` / balance pre-check in verify and settle (the v1 path never
+ * reads it, and a replay should be an answer, not a revert; it runs side by side with the official
+ * checks, and settle broadcasts nothing until it passed), one settle at a time per
  * authorization, thrown errors mapped to answers, and `settlement_pending` with the hash when
  * a receipt does not arrive in time (v1 included).
  *
@@ -78,11 +79,11 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
 
   /**
    * Replay and balance, read in one JSON-RPC batch (the payer's code is primed for the scheme).
-   * Answers a reason to reject, `rpc_unavailable` when the chain cannot be read (the official
+   * Answers a reason to reject, `rpc_unavailable` when the chain cannot be reached (the official
    * code would then report a misleading invalid signature), or undefined to go on.
    */
   const precheck = async (auth: Authorization): Promise<string | undefined> => {
-    const [used, balance, code] = await Promise.allSettled([
+    const [used, balance] = await Promise.allSettled([
       signer.readContract({
         address: auth.asset,
         abi: eip3009ABI,
@@ -97,8 +98,8 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       }),
       signer.getCode({ address: auth.from }),
     ]);
-    if (code.status === 'rejected') return RPC_UNAVAILABLE;
-    // A token without EIP-3009 reverts here: the official checks below report it.
+    if (unreachable(used) || unreachable(balance)) return RPC_UNAVAILABLE;
+    // A token without EIP-3009 reverts here: the official checks report it.
     if (used.status === 'fulfilled' && used.value === true) return R.authorizationAlreadyUsed;
     if (balance.status === 'fulfilled' && typeof balance.value === 'bigint' && balance.value < auth.value) {
       return R.insufficientBalance;
@@ -138,7 +139,23 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       if (!isOurNetwork(request)) {
         return { isValid: false, invalidReason: R.unsupportedNetwork, payer: auth.from };
       }
-      const rejected = await precheck(auth);
+      // Both only read the chain: run them side by side; a pre-check refusal wins.
+      const [rejected, answer] = await Promise.all([
+        precheck(auth),
+        (async (): Promise<VerifyResponse> => {
+          try {
+            const [payload, requirements] = toOfficial(request);
+            return await official.verify(payload, requirements);
+          } catch (error) {
+            return {
+              isValid: false,
+              invalidReason: R.unexpectedVerifyError,
+              invalidMessage: messageOf(error),
+              payer: auth.from,
+            };
+          }
+        })(),
+      ]);
       if (rejected === RPC_UNAVAILABLE) {
         return {
           isValid: false,
@@ -148,17 +165,7 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
         };
       }
       if (rejected) return { isValid: false, invalidReason: rejected, payer: auth.from };
-      try {
-        const [payload, requirements] = toOfficial(request);
-        return await official.verify(payload, requirements);
-      } catch (error) {
-        return {
-          isValid: false,
-          invalidReason: R.unexpectedVerifyError,
-          invalidMessage: messageOf(error),
-          payer: auth.from,
-        };
-      }
+      return answer;
     },
 
     async settle(request) {
@@ -180,11 +187,14 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       }
       inFlight.add(auth.key);
       try {
-        const rejected = await precheck(auth);
-        if (rejected === RPC_UNAVAILABLE)
-          return fail(R.unexpectedSettleError, '', 'the chain RPC is unavailable');
-        if (rejected) return fail(rejected);
-        const trace = { sent: [] as Hex[], pending: undefined as Hex | undefined };
+        // The pre-check runs side by side with the official scheme's own checks (signature, time
+        // window, amount); the signer broadcasts only once it passed (the trace's gate).
+        const checked = precheck(auth);
+        const trace: SettlementTrace = {
+          sent: [],
+          pending: undefined,
+          gate: checked.then((reason) => reason === undefined),
+        };
         let answer: SettleResponse;
         try {
           const [payload, requirements] = toOfficial(request);
@@ -192,6 +202,10 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
         } catch (error) {
           answer = fail(R.unexpectedSettleError, trace.sent.at(-1) ?? '', messageOf(error));
         }
+        const rejected = await checked;
+        if (rejected === RPC_UNAVAILABLE)
+          return fail(R.unexpectedSettleError, '', 'the chain RPC is unavailable');
+        if (rejected) return fail(rejected);
         if (trace.pending) {
           pending.set(auth.key, { hash: trace.pending, at: Date.now() });
           pruneExpired(pending, pendingTtlMs);
@@ -215,6 +229,18 @@ function authorizationOf(request: FacilitatorRequest): Authorization {
 
 const CODE = /^[a-z0-9_]+$/;
 const RPC_UNAVAILABLE = 'rpc_unavailable';
+/** viem's errors for a request that got no JSON-RPC answer (a revert is an answer). */
+const TRANSPORT_ERRORS = new Set(['HttpRequestError', 'TimeoutError', 'SocketClosedError']);
+
+function unreachable(result: PromiseSettledResult<unknown>): boolean {
+  if (result.status === 'fulfilled') return false;
+  let current: unknown = result.reason;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    if (TRANSPORT_ERRORS.has(current.name)) return true;
+    current = current.cause;
+  }
+  return false;
+}
 
 /** The v1 scheme puts raw error messages into `errorReason`; answer a stable code instead. */
 function normaliseSettle(answer: SettleResponse): SettleResponse {

@@ -11,6 +11,19 @@ export interface SettlementTrace {
   sent: Hex[];
   /** Set when a receipt wait ran out of time: the hash that may still be mined. */
   pending?: Hex;
+  /**
+   * Resolves true when the settle may broadcast. The facilitator's own replay / balance check runs
+   * side by side with the official scheme's checks; no transaction leaves before it passed.
+   */
+  gate?: Promise<boolean>;
+}
+
+/** Thrown by the signer when the gate closed: nothing was broadcast. */
+export class SettlementGateClosedError extends Error {
+  constructor() {
+    super('the pre-settlement check refused this settlement; nothing was broadcast');
+    this.name = 'SettlementGateClosedError';
+  }
 }
 
 export const settlementTrace = new AsyncLocalStorage<SettlementTrace>();

@@ -54,7 +54,7 @@ export async function startFacilitator(options: StartFacilitatorOptions): Promis
     receiptTimeoutMs: options.receiptTimeoutMs ?? 15_000,
     pollingIntervalMs: options.pollingIntervalMs ?? info.defaultPollingIntervalMs,
     gasLimit: resolveGasLimit(options.network, options.gasLimit),
-    eagerReceipt: info.localOnly,
+    syncSend: info.localOnly,
   });
   const app = createFacilitatorApp({
     facilitator: createPaymentFacilitator({ signer, network: info }),

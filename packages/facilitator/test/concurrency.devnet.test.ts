@@ -61,6 +61,27 @@ describe('concurrent settlements', () => {
     expect(elapsedMs).toBeLessThan(15_000);
   });
 
+  it('confirms every one of 3 waves of 128 staggered settlements (ordered, batched sync broadcasts)', async () => {
+    // The send lane's ordering itself is pinned by send-lane.test.ts; this runs the real path at
+    // the benchmark's highest concurrency: flights of eth_sendRawTransactionSync on anvil.
+    const payers = await fx.devnet.fundPayers(128, 1_000_000n);
+    const seller = freshSeller();
+    for (let wave = 0; wave < 3; wave++) {
+      const payloads = await Promise.all(
+        payers.map((payer) => signV2(payer, requirementsV2(fx.devnet, seller))),
+      );
+      // Staggered, so broadcasts leave from many ticks and their requests overlap on the wire.
+      const answers = await Promise.all(
+        payloads.map(async (payload, i) => {
+          await new Promise((r) => setTimeout(r, i % 16));
+          return settle(payload);
+        }),
+      );
+      expect(answers.filter((a) => a.json.success !== true).map((a) => a.json.errorReason)).toStrictEqual([]);
+    }
+    expect(await fx.devnet.usdcBalance(seller)).toBe(3n * 128n * PRICE);
+  });
+
   it('settles one authorization sent 20 times at once exactly once', async () => {
     const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
     if (!payer) throw new Error('no payer');

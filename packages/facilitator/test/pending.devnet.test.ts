@@ -15,18 +15,29 @@ import {
 } from './devnet-helpers.ts';
 
 /**
- * A JSON-RPC proxy in front of the devnet that, while `dropReceipts` is on, answers `null` to
- * every `eth_getTransactionReceipt`: the chain mines, but the facilitator never sees a receipt.
+ * A JSON-RPC proxy in front of the devnet. While `dropReceipts` is on it answers `null` to every
+ * `eth_getTransactionReceipt` and turns `eth_sendRawTransactionSync` into a plain send answered
+ * with anvil's confirmation-timeout error: the chain mines, the facilitator never sees a receipt.
+ * While `resetSends` is on, a request that sends a transaction is forwarded and then its
+ * connection is cut: the node has the transaction, the facilitator gets no answer.
  */
 async function startReceiptDroppingProxy(upstream: string) {
-  const state = { dropReceipts: true };
+  const state = { dropReceipts: true, resetSends: false, syncTimeouts: 0 };
+  type Call = { jsonrpc: '2.0'; id: unknown; method: string; params?: unknown[] };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-      const calls = (Array.isArray(body) ? body : [body]) as Array<{ id: unknown; method: string }>;
-      const forward = calls.filter((c) => !(state.dropReceipts && c.method === 'eth_getTransactionReceipt'));
+      const calls = (Array.isArray(body) ? body : [body]) as Call[];
+      const timedOut = new Set<unknown>();
+      const forward = calls
+        .filter((c) => !(state.dropReceipts && c.method === 'eth_getTransactionReceipt'))
+        .map((c) => {
+          if (!state.dropReceipts || c.method !== 'eth_sendRawTransactionSync') return c;
+          timedOut.add(c.id);
+          return { ...c, method: 'eth_sendRawTransaction' };
+        });
       const forwarded =
         forward.length === 0
           ? []
@@ -36,10 +47,24 @@ async function startReceiptDroppingProxy(upstream: string) {
                 headers: { 'content-type': 'application/json' },
                 body: JSON.stringify(forward),
               })
-            ).json()) as Array<{ id: unknown }>);
-      const replies = calls.map(
-        (c) => forwarded.find((r) => r.id === c.id) ?? { jsonrpc: '2.0', id: c.id, result: null },
-      );
+            ).json()) as Array<{ id: unknown; result?: unknown }>);
+      if (state.resetSends && calls.some((c) => c.method.startsWith('eth_sendRawTransaction'))) {
+        // The node took the transactions; the answer is lost on the way back.
+        res.socket?.destroy();
+        return;
+      }
+      const replies = calls.map((c) => {
+        const reply = forwarded.find((r) => r.id === c.id);
+        if (reply !== undefined && timedOut.has(c.id) && 'result' in reply) {
+          state.syncTimeouts += 1;
+          return {
+            jsonrpc: '2.0',
+            id: c.id,
+            error: { code: -32603, message: 'Transaction confirmation timeout' },
+          };
+        }
+        return reply ?? { jsonrpc: '2.0', id: c.id, result: null };
+      });
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(Array.isArray(body) ? replies : replies[0]));
     });
@@ -78,6 +103,7 @@ describe('when no receipt arrives within the receipt timeout', () => {
     'answers settlement_pending with the hash (%s), then reconciles on a retried settle',
     async (version, network) => {
       proxy.state.dropReceipts = true;
+      const syncTimeoutsBefore = proxy.state.syncTimeouts;
       const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
       if (!payer) throw new Error('no payer');
       const seller = freshSeller();
@@ -108,6 +134,8 @@ describe('when no receipt arrives within the receipt timeout', () => {
       });
       const hash = pending.json.transaction as Hex;
       expect(hash).toMatch(/^0x[0-9a-f]{64}$/);
+      // The devnet facilitator broadcasts with eth_sendRawTransactionSync; its timeout answer was seen.
+      expect(proxy.state.syncTimeouts).toBe(syncTimeoutsBefore + 1);
       // The transaction did reach the chain: the devnet itself has its receipt.
       const receipt = await fx.devnet.publicClient.getTransactionReceipt({ hash });
       expect(receipt.status).toBe('success');
@@ -119,4 +147,34 @@ describe('when no receipt arrives within the receipt timeout', () => {
       expect(await fx.devnet.usdcBalance(seller)).toBe(PRICE);
     },
   );
+});
+
+describe('when the broadcast request gets no answer (the node took it, the reply was lost)', () => {
+  it('waits for the receipt and answers the settlement, not a failure; the next settle still works', async () => {
+    proxy.state.dropReceipts = false;
+    const payers = await fx.devnet.fundPayers(2, 1_000_000n);
+    const seller = freshSeller();
+    const settleOnce = async (payer: (typeof payers)[number]) => {
+      const paymentPayload = await signV2(payer, requirementsV2(fx.devnet, seller));
+      return postJson(`${fx.facilitator.url}/settle`, {
+        x402Version: 2,
+        paymentPayload,
+        paymentRequirements: paymentPayload.accepted,
+      });
+    };
+    const [first, second] = payers;
+    if (!first || !second) throw new Error('no payers');
+    const resyncs = fx.facilitator.stats().nonceResyncs;
+
+    proxy.state.resetSends = true;
+    const lost = await settleOnce(first).finally(() => {
+      proxy.state.resetSends = false;
+    });
+    expect(lost.json).toMatchObject({ success: true, payer: first.address });
+    expect(await fx.devnet.usdcBalance(seller)).toBe(PRICE);
+    expect(fx.facilitator.stats().nonceResyncs).toBe(resyncs + 1);
+
+    expect((await settleOnce(second)).json).toMatchObject({ success: true, payer: second.address });
+    expect(await fx.devnet.usdcBalance(seller)).toBe(2n * PRICE);
+  });
 });

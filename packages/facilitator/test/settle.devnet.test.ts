@@ -53,7 +53,8 @@ describe('the facilitator on the devnet', () => {
       expect(await fx.devnet.usdcBalance(seller)).toBe(PRICE);
       expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - PRICE);
 
-      // Replay: an answer, not a revert, and no second transfer.
+      // Replay: an answer, not a revert, and no second transfer (nothing even broadcast).
+      const sentBefore = fx.facilitator.stats().transactionsSent;
       expect(await settle(v2Body(payload))).toStrictEqual({
         status: 200,
         json: {
@@ -69,6 +70,7 @@ describe('the facilitator on the devnet', () => {
         json: { isValid: false, invalidReason: 'authorization_already_used', payer: payer.address },
       });
       expect(await fx.devnet.usdcBalance(seller)).toBe(PRICE);
+      expect(fx.facilitator.stats().transactionsSent).toBe(sentBefore);
     });
   });
 
@@ -172,6 +174,7 @@ describe('the facilitator on the devnet', () => {
       if (!payer) throw new Error('no payer');
       const seller = freshSeller();
       const payload = await signV2(payer, requirementsV2(fx.devnet, seller));
+      const sentBefore = fx.facilitator.stats().transactionsSent;
 
       expect((await verify(v2Body(payload))).json).toStrictEqual({
         isValid: false,
@@ -184,6 +187,9 @@ describe('the facilitator on the devnet', () => {
         transaction: '',
       });
       expect(await fx.devnet.usdcBalance(payer.address)).toBe(PRICE - 1n);
+      // The official checks pass this payload (its signature is fine): the pre-check's gate held
+      // the broadcast back, so no reverting transaction burnt gas.
+      expect(fx.facilitator.stats().transactionsSent).toBe(sentBefore);
     });
 
     it('answers invalid_network for requirements on a chain it does not settle on', async () => {
