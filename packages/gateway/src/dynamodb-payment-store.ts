@@ -100,6 +100,7 @@ export function createDynamoDbPaymentStore(options: DynamoDbPaymentStoreOptions)
         expires_at: params.expiresAt,
         ttl: Math.ceil(params.expiresAt / 1000),
         created_at: params.now,
+        image_id: params.imageId,
         receipt: params.receipt,
       };
       // A record can be released between our failed put and our read; then simply try again.

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IMAGE_ID_PATTERN, type ImageStore, type StoredImage } from './image-store.ts';
 
@@ -40,14 +40,32 @@ export function createLocalImageStore(options: {
     return undefined;
   };
 
+  let made: Promise<void> | undefined;
   return {
     async put(id, image) {
       const ext = EXTENSIONS[image.mimeType];
       if (!IMAGE_ID_PATTERN.test(id) || ext === undefined) {
         throw new Error(`refusing to store image ${id} (${image.mimeType})`);
       }
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, `${id}.${ext}`), image.bytes);
+      made ??= mkdir(dir, { recursive: true }).then(
+        () => undefined,
+        (error: unknown) => {
+          made = undefined;
+          throw error;
+        },
+      );
+      await made;
+      // Written aside, then renamed (atomic on one file system): a crash mid-write never leaves a
+      // partial file under the id, whose presence means "the image exists, settle may have run".
+      const path = join(dir, `${id}.${ext}`);
+      const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
+      try {
+        await writeFile(partial, image.bytes);
+        await rename(partial, path);
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw error;
+      }
     },
     async get(id): Promise<StoredImage | undefined> {
       const file = await fileFor(id);

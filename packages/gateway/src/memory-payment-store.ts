@@ -36,6 +36,7 @@ export function createMemoryPaymentStore(): PaymentStore & { readonly records: M
         leaseUntil: params.leaseUntil,
         expiresAt: params.expiresAt,
         createdAt: params.now,
+        ...(params.imageId === undefined ? {} : { imageId: params.imageId }),
         ...(params.receipt === undefined ? {} : { receipt: params.receipt }),
       };
       records.set(params.key, record);

@@ -4,15 +4,18 @@
  *
  * Life cycle of a record (all transitions are conditional writes in the adapters):
  *
- *   (absent) --reserve--> pending --markSettling--> settling --markSettled--> settled
- *                            |                          |
- *                            +--release--> (absent)     +--release--> (absent)  (settlement failed
- *                                                                                or reverted)
+ *   (absent) --reserve--> pending ----------------------------> settled
+ *                            |  \                                 ^
+ *                            |   +--(settle outcome unknown,      |
+ *                            |       or not final yet)--> settling +
+ *                            +--release--> (absent)  (verify, generation or settlement refused)
  *
- * `pending` means "verify / generate in progress, settle NOT called yet": if its holder dies (the
- * lease passes), nothing can have reached the chain, so another request for the same purchase may
- * take the record over. `settling` means settle was (or is about to be) called: the money may have
- * moved, so the record is never taken over blindly; see `recover-payment.ts`.
+ * A record is reserved `pending` with the id its image will be stored under. The holder verifies,
+ * generates, stores the image under that id and only then calls settle: so a `pending` record whose
+ * image is absent never reached the chain, and another request for the same purchase may take it
+ * over once the lease passed. A `pending` record whose image exists, and any `settling` record,
+ * may have moved the money: it is never taken over blindly; the chain decides (see
+ * `purchase-image.ts`, `recoverSettling`).
  */
 export type PaymentState = 'pending' | 'settling' | 'settled';
 
@@ -39,7 +42,7 @@ export interface PaymentRecord {
   /** ms since epoch; the record is treated as absent afterwards (DynamoDB TTL deletes late). */
   readonly expiresAt: number;
   readonly createdAt: number;
-  /** Set once the image exists (before settle is called). */
+  /** The id the purchase's image is stored under (set at reservation; settle only after it exists). */
   readonly imageId?: string | undefined;
   /** Set when settle answered with a transaction hash that is not final yet. */
   readonly transaction?: string | undefined;
@@ -53,6 +56,8 @@ export interface ReserveParameters {
   readonly leaseUntil: number;
   readonly expiresAt: number;
   readonly now: number;
+  /** The id the image of this purchase will be stored under. */
+  readonly imageId?: string;
   /**
    * Create the record directly as `settled` with this receipt (one write instead of reserve +
    * transition). Only for records that hold nothing, like the per-request record that points a

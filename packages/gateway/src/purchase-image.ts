@@ -16,9 +16,9 @@ import {
 import { GATEWAY_ERRORS } from './reasons.ts';
 import { type ServerRequirements, toV1Requirements, toV2Requirements } from './requirements.ts';
 
-/** Holder lease while verifying and generating (settle is not called yet). */
+/** Holder lease from reservation through verify, generation, image store and settle. */
 export const PENDING_LEASE_MS = 120_000;
-/** Holder lease once settle is sent; past it, a retry resolves the outcome from the chain. */
+/** Lease for one settle attempt; past it, a retry resolves the outcome from the chain. */
 export const SETTLING_LEASE_MS = 90_000;
 /** How long a record outlives its authorization's validBefore (answers retries of settled buys). */
 export const RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -124,29 +124,40 @@ export async function purchaseImage(deps: PurchaseDeps, input: PurchaseInput): P
   });
   const fingerprint = purchaseFingerprint(input);
   const now = deps.clock.now();
-  // A client that lost our 200 and pays again for the same request (a fresh authorization) gets the
-  // stored result; its new authorization is never settled.
-  const prior = await deps.paymentStore.get(purchaseKey(input), now);
-  if (
-    prior?.receipt !== undefined &&
-    prior.state === 'settled' &&
-    prior.fingerprint === fingerprint &&
-    prior.receipt.payer.toLowerCase() === auth.from.toLowerCase()
-  ) {
-    return deliverStored(ctx, prior.receipt);
-  }
-  // Verify only reads (nothing is settled before the reservation is ours), so it runs side by side
-  // with the reservation; its answer is used only if the reservation is won, otherwise dropped.
+  // Three independent round trips side by side: verify only reads (its answer is used only if the
+  // reservation is won), the reservation is the atomic claim on the authorization, and the lookup
+  // finds a request that was already paid (a client that lost our 200 and pays again with a fresh
+  // authorization gets the stored result; the new authorization is released, never settled).
   const verifying = settledOutcome(deps.facilitator.verify(ctx.request));
-  const reserved = await deps.paymentStore.reserve({
-    key,
-    requestId: input.requestId,
-    fingerprint,
-    leaseUntil: now + PENDING_LEASE_MS,
-    expiresAt: Number(match.validBefore) * 1000 + RETENTION_MS,
-    now,
-  });
-  if (reserved.reserved) return verifyAndGenerate(ctx, guardOf(reserved.record), verifying);
+  const [prior, reservation] = await Promise.allSettled([
+    deps.paymentStore.get(purchaseKey(input), now),
+    deps.paymentStore.reserve({
+      key,
+      requestId: input.requestId,
+      fingerprint,
+      leaseUntil: now + PENDING_LEASE_MS,
+      expiresAt: Number(match.validBefore) * 1000 + RETENTION_MS,
+      now,
+      imageId: randomUUID(),
+    }),
+  ]);
+  if (reservation.status === 'rejected') throw reservation.reason;
+  const reserved = reservation.value;
+  if (prior.status === 'rejected') {
+    if (reserved.reserved) await deps.paymentStore.release(guardOf(reserved.record));
+    throw prior.reason;
+  }
+  const paid = prior.value;
+  if (
+    paid?.receipt !== undefined &&
+    paid.state === 'settled' &&
+    paid.fingerprint === fingerprint &&
+    paid.receipt.payer.toLowerCase() === auth.from.toLowerCase()
+  ) {
+    if (reserved.reserved) await deps.paymentStore.release(guardOf(reserved.record));
+    return deliverStored(ctx, paid.receipt);
+  }
+  if (reserved.reserved) return verifyAndGenerate(ctx, reserved.record, verifying);
 
   const existing = reserved.existing;
   if (existing.requestId !== input.requestId || existing.fingerprint !== fingerprint) {
@@ -180,10 +191,15 @@ async function resume(ctx: Context, existing: PaymentRecord): Promise<PurchaseOu
     };
   }
   if (existing.state === 'pending') {
-    // The holder died before calling settle: nothing can have reached the chain. Take over.
+    // The holder's lease passed. It calls settle only after storing the image: without the image
+    // nothing can have reached the chain, so take over; with it, the chain decides.
+    if (existing.imageId !== undefined && (await deps.imageStore.get(existing.imageId)) !== undefined) {
+      return recoverSettling(ctx, existing);
+    }
     const taken = await deps.paymentStore.transition(guardOf(existing), {
       state: 'pending',
       leaseUntil: now + PENDING_LEASE_MS,
+      imageId: existing.imageId ?? randomUUID(),
     });
     if (taken === undefined) {
       // Someone else took it over (or it was released) in the meantime: let the client retry.
@@ -196,7 +212,7 @@ async function resume(ctx: Context, existing: PaymentRecord): Promise<PurchaseOu
       };
     }
     deps.logger.warn('reservation_taken_over', { request_id: existing.requestId });
-    return verifyAndGenerate(ctx, guardOf(taken));
+    return verifyAndGenerate(ctx, taken);
   }
   return recoverSettling(ctx, existing);
 }
@@ -214,11 +230,13 @@ function settledOutcome<T>(promise: Promise<T>): Promise<Outcome<T>> {
 
 async function verifyAndGenerate(
   ctx: Context,
-  guard: RecordGuard,
+  record: PaymentRecord,
   started?: Promise<Outcome<VerifyAnswer>>,
 ): Promise<PurchaseOutcome> {
   const { deps, input } = ctx;
-  const release = () => deps.paymentStore.release(guard);
+  const imageId = record.imageId;
+  if (imageId === undefined) throw new Error('pending record without an image id');
+  const release = () => deps.paymentStore.release(guardOf(record));
 
   const outcome = await (started ?? settledOutcome(deps.facilitator.verify(ctx.request)));
   if (!outcome.ok) {
@@ -275,7 +293,6 @@ async function verifyAndGenerate(
     };
   }
 
-  const imageId = randomUUID();
   try {
     await deps.imageStore.put(imageId, image);
   } catch (error) {
@@ -288,23 +305,28 @@ async function verifyAndGenerate(
       message: 'could not store the image',
     };
   }
-
-  const settling = await deps.paymentStore.transition(guard, {
-    state: 'settling',
-    leaseUntil: deps.clock.now() + SETTLING_LEASE_MS,
-    imageId,
-  });
-  if (settling === undefined) {
-    // Our lease passed and another request took the purchase over: it settles, we must not.
-    return {
-      kind: 'failed',
-      status: 409,
-      code: GATEWAY_ERRORS.paymentInProgress,
-      message: 'this payment is being processed by another request',
-    };
-  }
   deps.logger.info('image_generated', { request_id: input.requestId, image_id: imageId, generator });
-  return settleAndDeliver(ctx, settling, image);
+
+  // The reservation's lease normally still covers settle: no write needed. Only when generation ate
+  // into it is the lease renewed first, conditionally (a takeover since then makes it fail).
+  let holder = record;
+  if (record.leaseUntil - deps.clock.now() < SETTLING_LEASE_MS) {
+    const renewed = await deps.paymentStore.transition(guardOf(record), {
+      state: 'pending',
+      leaseUntil: deps.clock.now() + SETTLING_LEASE_MS,
+    });
+    if (renewed === undefined) {
+      // Our lease passed and another request took the purchase over: it settles, we must not.
+      return {
+        kind: 'failed',
+        status: 409,
+        code: GATEWAY_ERRORS.paymentInProgress,
+        message: 'this payment is being processed by another request',
+      };
+    }
+    holder = renewed;
+  }
+  return settleAndDeliver(ctx, holder, image);
 }
 
 async function settleAndDeliver(
