@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import dynalite from 'dynalite';
+import { Worker } from 'node:worker_threads';
 
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>`, for `DynamoDBClient({ endpoint })`. */
@@ -9,9 +8,16 @@ export interface LocalDynamo {
   stop(): Promise<void>;
 }
 
+type WorkerMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'error'; message: string }
+  | { type: 'stopped'; message?: string };
+
 /**
  * The embedded DynamoDB stand-in: dynalite (an implementation of the DynamoDB API on LevelDB) kept
- * under `<dataDir>/payments`, so reservations survive a restart. One process owns the LevelDB
+ * under `<dataDir>/payments`, so reservations survive a restart. It runs in a worker thread with an
+ * event loop of its own, so its request handling (about 0.6 ms of CPU per operation here) never
+ * queues behind the gateway's image generation and HTTP work. One process owns the LevelDB
  * directory; other gateway instances share it through the returned endpoint.
  *
  * @example
@@ -27,18 +33,46 @@ export async function startLocalDynamo(options: {
     path = join(options.dataDir, 'payments');
     mkdirSync(path, { recursive: true });
   }
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+  const worker = new Worker(new URL('./local-dynamo-worker.mjs', import.meta.url), {
+    workerData: { path, port: options.port ?? 0, host },
+    // The entry is plain JavaScript: no loader needed (and none inherited from the parent).
+    execArgv: [],
   });
-  const { port } = server.address() as AddressInfo;
+  const next = () =>
+    new Promise<WorkerMessage>((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`local DynamoDB worker exited with code ${code}`));
+      const onMessage = (message: WorkerMessage) => {
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        resolve(message);
+      };
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      worker.once('message', onMessage);
+    });
+  const started = await next().catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  if (started.type !== 'listening') {
+    await worker.terminate();
+    throw new Error(
+      `local DynamoDB (dynalite) could not start: ${'message' in started ? started.message : ''}`,
+    );
+  }
+  let stopping: Promise<void> | undefined;
   return {
-    endpoint: `http://${host}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error?: Error) => (error ? reject(error) : resolve()));
-      }),
+    endpoint: `http://${host}:${started.port}`,
+    stop: () => {
+      stopping ??= (async () => {
+        const stopped = next();
+        worker.postMessage({ type: 'stop' });
+        const answer = await stopped.catch(() => undefined);
+        await worker.terminate();
+        if (answer?.type === 'stopped' && answer.message) throw new Error(answer.message);
+      })();
+      return stopping;
+    },
   };
 }
