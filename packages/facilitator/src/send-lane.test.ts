@@ -5,6 +5,7 @@ import { NonceAllocator } from './nonce-allocator.ts';
 import { type BroadcastBatch, SendLane, type UnsignedTransaction } from './send-lane.ts';
 
 const account = privateKeyToAccount(`0x${'42'.repeat(32)}`);
+const sign = (tx: Parameters<typeof account.signTransaction>[0]) => account.signTransaction(tx);
 
 const tx = (i: number): UnsignedTransaction => ({
   to: `0x${(i + 1).toString(16).padStart(40, '0')}`,
@@ -49,7 +50,7 @@ function lane(node: ReturnType<typeof fakeNode>, start = 7) {
     reads += 1;
     return start;
   });
-  const sendLane = new SendLane({ account, chainId: 84532, nonces, broadcast: node.broadcast });
+  const sendLane = new SendLane({ sign, chainId: 84532, nonces, broadcast: node.broadcast });
   return { sendLane, nonces, reads: () => reads };
 }
 
@@ -103,7 +104,7 @@ describe('SendLane', () => {
     const node = fakeNode({ answer: () => new Error('nonce too low') });
     const nonces = new NonceAllocator(async () => 0);
     const sendLane = new SendLane({
-      account,
+      sign,
       chainId: 84532,
       nonces,
       broadcast: node.broadcast,
@@ -121,7 +122,7 @@ describe('SendLane', () => {
       if (down) throw new Error('rpc down');
       return 3;
     });
-    const sendLane = new SendLane({ account, chainId: 84532, nonces, broadcast: node.broadcast });
+    const sendLane = new SendLane({ sign, chainId: 84532, nonces, broadcast: node.broadcast });
 
     await expect(Promise.all([sendLane.send(tx(0)), sendLane.send(tx(1))])).rejects.toThrow('rpc down');
     expect(node.flights).toHaveLength(0);
@@ -134,7 +135,7 @@ describe('SendLane', () => {
     const lost = (error: Error) => {
       const nonces = new NonceAllocator(async () => 0);
       const sendLane = new SendLane({
-        account,
+        sign,
         chainId: 84532,
         nonces,
         broadcast: async () => {

@@ -1,5 +1,6 @@
-import { type Address, type Hex, keccak256, type PrivateKeyAccount } from 'viem';
+import { type Address, type Hex, keccak256 } from 'viem';
 import { isNonceError, type NonceAllocator, neverConnected } from './nonce-allocator.ts';
+import type { TransactionSigner } from './transaction-signer.ts';
 
 /** A settlement transaction before it has a nonce and a signature. */
 export interface UnsignedTransaction {
@@ -29,7 +30,7 @@ export interface Broadcast {
 export type BroadcastBatch = (raws: readonly Hex[]) => Promise<ReadonlyArray<PromiseSettledResult<unknown>>>;
 
 export interface SendLaneOptions {
-  readonly account: PrivateKeyAccount;
+  readonly sign: TransactionSigner;
   readonly chainId: number;
   readonly nonces: NonceAllocator;
   readonly broadcast: BroadcastBatch;
@@ -97,12 +98,12 @@ export class SendLane {
   }
 
   async #fly(flight: Queued[]): Promise<void> {
-    const { account, chainId, nonces, broadcast } = this.#options;
+    const { sign, chainId, nonces, broadcast } = this.#options;
     const signed: Array<{ item: Queued; raw: Hex }> = [];
     for (const [index, item] of flight.entries()) {
       try {
         const nonce = await nonces.allocate();
-        const raw = await account.signTransaction({
+        const raw = await sign({
           type: 'eip1559',
           chainId,
           to: item.tx.to,
