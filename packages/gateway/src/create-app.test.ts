@@ -30,7 +30,14 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(options: { behaviour?: FakeBehaviour; generator?: ImageGenerator; chain?: ChainReader } = {}) {
+function setup(
+  options: {
+    behaviour?: FakeBehaviour;
+    generator?: ImageGenerator;
+    chain?: ChainReader;
+    background?: (task: Promise<void>) => void;
+  } = {},
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-app-'));
   dirs.push(dataDir);
   const paymentStore = createMemoryPaymentStore();
@@ -51,6 +58,7 @@ function setup(options: { behaviour?: FakeBehaviour; generator?: ImageGenerator;
     clock,
     logger,
     chain: options.chain,
+    background: options.background,
   });
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     app.request('/generate_image', {
@@ -665,6 +673,60 @@ describe('POST /generate_image', () => {
         expect(generated()).toBe(1);
         expect(facilitator.calls.settle).toHaveLength(1);
       });
+    });
+
+    describe('the receipt writes after a settlement', () => {
+      it('run in the background when one is given: the 200 does not wait for them', async () => {
+        const tasks: Promise<void>[] = [];
+        const { post, paymentStore } = setup({ background: (task) => tasks.push(task) });
+        let release = () => {};
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const transition = paymentStore.transition.bind(paymentStore);
+        paymentStore.transition = async (guard, update) => {
+          if (update.state === 'settled') await gate;
+          return transition(guard, update);
+        };
+        const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+        expect(res.status).toBe(200);
+        const states = () => [...paymentStore.records.values()].map((r) => [r.key.split(':')[0], r.state]);
+        // Answered while the authorization's record is still pending (its settled write is held).
+        expect(states()).toContainEqual(['eip155', 'pending']);
+        expect(tasks).toHaveLength(1);
+        release();
+        await Promise.all(tasks);
+        expect(states()).toStrictEqual([
+          ['eip155', 'settled'],
+          ['request', 'settled'],
+        ]);
+      });
+
+      it.each([
+        ['in the background', true],
+        ['awaited', false],
+      ])(
+        'that fail (%s) are logged; the charged purchase is still delivered',
+        async (_mode, inBackground) => {
+          const tasks: Promise<void>[] = [];
+          const { post, paymentStore, logger, facilitator } = setup(
+            inBackground ? { background: (task) => tasks.push(task) } : {},
+          );
+          const transition = paymentStore.transition.bind(paymentStore);
+          paymentStore.transition = async (guard, update) => {
+            if (update.state === 'settled') throw new Error('store unavailable (test)');
+            return transition(guard, update);
+          };
+          const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+          await Promise.all(tasks);
+          expect(res.status).toBe(200);
+          expect(((await res.json()) as { status: string }).status).toBe('payment_settled');
+          expect(facilitator.calls.settle).toHaveLength(1);
+          expect(logger.lines.filter((l) => l.includes('"event":"settled_record_not_saved"'))).toHaveLength(
+            1,
+          );
+        },
+      );
     });
 
     describe('when generation takes long enough to eat into the reservation lease', () => {

@@ -33,6 +33,13 @@ export interface PurchaseDeps {
   readonly clock: { now(): number };
   readonly logger: Logger;
   readonly chain?: ChainReader | undefined;
+  /**
+   * Takes the receipt writes of a settled purchase off the response path (see `finishSettled`).
+   * A long-running server passes one that keeps the task until it settles (and waits for it on
+   * stop); without it (Lambda, whose sandbox may freeze once the handler returns) they are awaited
+   * before the answer.
+   */
+  readonly background?: ((task: Promise<void>) => void) | undefined;
 }
 
 export interface PurchaseInput {
@@ -416,15 +423,30 @@ async function finishSettled(
     mimeType: stored.mimeType,
     settledAt: deps.clock.now(),
   };
-  // The authorization's record and the request's record are independent items: written side by side.
-  const [done] = await Promise.all([
+  // The authorization's record and the request's record are independent items: written side by
+  // side. The money moved and the image exists, so the answer does not wait for them where a
+  // background runs them: they only shorten later retries (a crash before they land leaves the
+  // record pending with its image, which a retry resolves from the chain), and a failed write is
+  // logged, never turned into an error for a purchase that was charged.
+  const saving = Promise.all([
     deps.paymentStore.transition(guardOf(record), { state: 'settled', leaseUntil: 0, receipt }),
     rememberPurchase(ctx, record, receipt),
-  ]);
-  if (done === undefined) {
-    // The money moved; deliver regardless, and leave a trace for reconciliation.
-    deps.logger.error('settled_record_not_saved', { request_id: record.requestId, transaction });
-  }
+  ]).then(
+    ([done]) => {
+      if (done === undefined) {
+        deps.logger.error('settled_record_not_saved', { request_id: record.requestId, transaction });
+      }
+    },
+    (error: unknown) => {
+      deps.logger.error('settled_record_not_saved', {
+        request_id: record.requestId,
+        transaction,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    },
+  );
+  if (deps.background !== undefined) deps.background(saving);
+  else await saving;
   return { kind: 'delivered', receipt, image: stored, replayed: false };
 }
 

@@ -115,6 +115,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const imageGenerator = options.imageGenerator ?? createImageGenerator({ kind: 'local' });
   const chain: ChainReader | undefined =
     options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
+  // Receipt writes after a settlement run off the response path, but only with a chain reader: it
+  // is what resolves a purchase whose writes a crash cut short. stop() waits for them.
+  const pending = new Set<Promise<void>>();
+  const background =
+    chain === undefined
+      ? undefined
+      : (task: Promise<void>) => {
+          pending.add(task);
+          void task.finally(() => pending.delete(task));
+        };
   app = createApp({
     config: {
       sellerAddress: options.sellerAddress,
@@ -136,6 +146,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     clock,
     logger,
     chain,
+    background,
   });
   logger.info('listening', {
     url,
@@ -152,6 +163,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
+      await Promise.all(pending);
       dynamo?.destroy();
       await localDynamo?.stop();
     },
