@@ -14,6 +14,8 @@ export const ImagingConfigSchema = z.strictObject({
   /** Bedrock endpoint override (e.g. a local stand-in, or a VPC endpoint). */
   endpoint: z.url().optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** `local` only: worker threads that render the images (0 or unset: the caller's thread). */
+  threads: z.number().int().min(0).max(16).optional(),
 });
 export type ImagingConfig = z.infer<typeof ImagingConfigSchema>;
 
@@ -55,7 +57,10 @@ export function createImageGenerator(
   const parsed = parseConfig(config);
   const log = extras.log === undefined ? {} : { log: extras.log };
   return parsed.kind === 'local'
-    ? new LocalImageGenerator(log)
+    ? new LocalImageGenerator({
+        ...log,
+        ...(parsed.threads === undefined ? {} : { threads: parsed.threads }),
+      })
     : new NovaCanvasGenerator({ ...bedrockOptions(parsed), ...log });
 }
 

@@ -205,3 +205,50 @@ describe('LocalImageGenerator', () => {
     expect(String(lines[0]?.msg)).toContain('local procedural generator (not an AI model)');
   });
 });
+
+describe('LocalImageGenerator with render threads', () => {
+  it('renders in worker threads, byte-identical to the caller-thread renderer, several at once', async () => {
+    const threaded = new LocalImageGenerator({ threads: 2 });
+    try {
+      expect(threaded.threads).toBe(2);
+      await threaded.warm();
+      const requests = ['a red sunset over the ocean', 'a forest at night', 'snowy mountains'].map((prompt) =>
+        buildRequest({ prompt, width: 512, height: 512 }),
+      );
+      const [inThread, inWorkers] = await Promise.all([
+        Promise.all(requests.map((r) => generator.generate(r))),
+        Promise.all(requests.map((r) => threaded.generate(r))),
+      ]);
+      expect(inWorkers.map((i) => Buffer.from(i.png).toString('base64'))).toStrictEqual(
+        inThread.map((i) => Buffer.from(i.png).toString('base64')),
+      );
+      expect(inWorkers.map((i) => i.metadata)).toStrictEqual(inThread.map((i) => i.metadata));
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('answers generation_timeout as soon as the signal aborts a render in flight', async () => {
+    const threaded = new LocalImageGenerator({ threads: 1 });
+    try {
+      const controller = new AbortController();
+      const pending = threaded.generate(buildRequest({ width: 2048, height: 2048 }), {
+        signal: controller.signal,
+      });
+      controller.abort(new Error('deadline'));
+      expect((await rejection(pending)).code).toBe('generation_timeout');
+      // The worker is still usable afterwards.
+      const image = await threaded.generate(buildRequest());
+      expect(image.width).toBe(320);
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('refuses work once closed, with generation_failed', async () => {
+    const threaded = new LocalImageGenerator({ threads: 1 });
+    await threaded.generate(buildRequest());
+    await threaded.close();
+    expect((await rejection(threaded.generate(buildRequest()))).code).toBe('generation_failed');
+  });
+});
