@@ -30,14 +30,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(
-  options: {
-    behaviour?: FakeBehaviour;
-    generator?: ImageGenerator;
-    chain?: ChainReader;
-    background?: (task: Promise<void>) => void;
-  } = {},
-) {
+function setup(options: { behaviour?: FakeBehaviour; generator?: ImageGenerator; chain?: ChainReader } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-app-'));
   dirs.push(dataDir);
   const paymentStore = createMemoryPaymentStore();
@@ -58,7 +51,6 @@ function setup(
     clock,
     logger,
     chain: options.chain,
-    background: options.background,
   });
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     app.request('/generate_image', {
@@ -676,78 +668,43 @@ describe('POST /generate_image', () => {
     });
 
     describe('the receipt writes after a settlement', () => {
-      it('run in the background when one is given: the 200 does not wait for them', async () => {
-        const tasks: Promise<void>[] = [];
-        const { post, paymentStore } = setup({ background: (task) => tasks.push(task) });
-        let release = () => {};
-        const gate = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        const transition = paymentStore.transition.bind(paymentStore);
-        paymentStore.transition = async (guard, update) => {
-          if (update.state === 'settled') await gate;
-          return transition(guard, update);
+      it('that fail are logged; the charged purchase is still delivered', async () => {
+        const { post, paymentStore, logger, facilitator } = setup();
+        paymentStore.saveSettled = async () => {
+          throw new Error('store unavailable (test)');
         };
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
         expect(res.status).toBe(200);
-        const states = () => [...paymentStore.records.values()].map((r) => [r.key.split(':')[0], r.state]);
-        // Answered while the authorization's record is still pending (its settled write is held).
-        expect(states()).toContainEqual(['eip155', 'pending']);
-        expect(tasks).toHaveLength(1);
-        release();
-        await Promise.all(tasks);
-        expect(states()).toStrictEqual([
-          ['eip155', 'settled'],
-          ['request', 'settled'],
-        ]);
+        expect(((await res.json()) as { status: string }).status).toBe('payment_settled');
+        expect(facilitator.calls.settle).toHaveLength(1);
+        expect(logger.lines.filter((l) => l.includes('"event":"settled_record_not_saved"'))).toHaveLength(1);
       });
-
-      it.each([
-        ['in the background', true],
-        ['awaited', false],
-      ])(
-        'that fail (%s) are logged; the charged purchase is still delivered',
-        async (_mode, inBackground) => {
-          const tasks: Promise<void>[] = [];
-          const { post, paymentStore, logger, facilitator } = setup(
-            inBackground ? { background: (task) => tasks.push(task) } : {},
-          );
-          const transition = paymentStore.transition.bind(paymentStore);
-          paymentStore.transition = async (guard, update) => {
-            if (update.state === 'settled') throw new Error('store unavailable (test)');
-            return transition(guard, update);
-          };
-          const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
-          await Promise.all(tasks);
-          expect(res.status).toBe(200);
-          expect(((await res.json()) as { status: string }).status).toBe('payment_settled');
-          expect(facilitator.calls.settle).toHaveLength(1);
-          expect(logger.lines.filter((l) => l.includes('"event":"settled_record_not_saved"'))).toHaveLength(
-            1,
-          );
-        },
-      );
     });
 
     describe('when generation takes long enough to eat into the reservation lease', () => {
-      /** The states each `transition` of the authorization's record moved to, in order. */
+      /** The store writes of a purchase after its reservation: transitions (by state) and saveSettled. */
       function recordTransitions(paymentStore: ReturnType<typeof setup>['paymentStore']) {
-        const states: string[] = [];
+        const writes: string[] = [];
         const transition = paymentStore.transition.bind(paymentStore);
         paymentStore.transition = async (guard, update) => {
-          states.push(update.state);
+          writes.push(update.state);
           return transition(guard, update);
         };
-        return states;
+        const saveSettled = paymentStore.saveSettled.bind(paymentStore);
+        paymentStore.saveSettled = async (params) => {
+          writes.push('saveSettled');
+          return saveSettled(params);
+        };
+        return writes;
       }
 
-      it('settles with a single write (settled) while the lease has room', async () => {
+      it('settles with a single write (both settled records) while the lease has room', async () => {
         const { post, paymentStore, facilitator } = setup();
         const states = recordTransitions(paymentStore);
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
         expect(res.status).toBe(200);
         expect(facilitator.calls.settle).toHaveLength(1);
-        expect(states).toStrictEqual(['settled']);
+        expect(states).toStrictEqual(['saveSettled']);
       });
 
       it('renews the lease (conditionally) before settling', async () => {
@@ -766,7 +723,7 @@ describe('POST /generate_image', () => {
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
         expect(res.status).toBe(200);
         expect(facilitator.calls.settle).toHaveLength(1);
-        expect(states).toStrictEqual(['pending', 'settled']);
+        expect(states).toStrictEqual(['pending', 'saveSettled']);
       });
 
       it('does not settle when another request took the purchase over meanwhile (409)', async () => {

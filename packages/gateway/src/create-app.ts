@@ -52,8 +52,6 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** Optional chain reads to recover interrupted settlements (see purchase-image.ts). */
   readonly chain?: ChainReader | undefined;
-  /** Runs a settled purchase's receipt writes off the response path (see `PurchaseDeps.background`). */
-  readonly background?: ((task: Promise<void>) => void) | undefined;
 }
 
 /** Body of `POST /generate_image`. Unknown fields are refused; `price` is accepted and ignored. */

@@ -49,6 +49,54 @@ const adapters: Array<[string, () => PaymentStore]> = [
 ];
 
 describe.each(adapters)('PaymentStore: %s', (_name, makeStore) => {
+  it('saveSettled stores the authorization record and the request record as settled, in one go', async () => {
+    const store = makeStore();
+    const key = `k-${crypto.randomUUID()}`;
+    const requestKey = `request:${key}`;
+    const reserved = await store.reserve({ ...reserveParams(key), imageId: 'img-1' });
+    if (!reserved.reserved) throw new Error('not reserved');
+    const receipt = {
+      transaction: `0x${'ab'.repeat(32)}`,
+      payer: `0x${'12'.repeat(20)}`,
+      network: 'devnet',
+      atomicAmount: '40000',
+      imageId: 'img-1',
+      mimeType: 'image/png',
+      settledAt: NOW + 5,
+    };
+    await store.saveSettled({
+      authorization: reserved.record,
+      receipt,
+      requestKey,
+      requestExpiresAt: NOW + 7_200_000,
+      now: NOW + 5,
+    });
+    expect(await store.get(key, NOW + 10)).toStrictEqual({
+      key,
+      requestId: 'req-1',
+      fingerprint: 'fp-1',
+      state: 'settled',
+      leaseUntil: 0,
+      expiresAt: NOW + 3_600_000,
+      createdAt: NOW,
+      imageId: 'img-1',
+      transaction: undefined,
+      receipt,
+    });
+    expect(await store.get(requestKey, NOW + 10)).toStrictEqual({
+      key: requestKey,
+      requestId: 'req-1',
+      fingerprint: 'fp-1',
+      state: 'settled',
+      leaseUntil: 0,
+      expiresAt: NOW + 7_200_000,
+      createdAt: NOW + 5,
+      imageId: undefined,
+      transaction: undefined,
+      receipt,
+    });
+  });
+
   it('reserves a key once and reports the holder to the second caller', async () => {
     const store = makeStore();
     const key = `k-${crypto.randomUUID()}`;

@@ -7,6 +7,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -14,7 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { PaymentRecord, PaymentStore, RecordGuard } from './payment-store.ts';
+import { type PaymentRecord, type PaymentStore, type RecordGuard, settledRecords } from './payment-store.ts';
 
 /**
  * Item layout (partition key `pk`):
@@ -45,6 +46,25 @@ const ItemSchema = z.object({
     })
     .optional(),
 });
+
+function toItem(record: PaymentRecord) {
+  return {
+    pk: record.key,
+    request_id: record.requestId,
+    fingerprint: record.fingerprint,
+    state: record.state,
+    lease_until: record.leaseUntil,
+    expires_at: record.expiresAt,
+    ttl: Math.ceil(record.expiresAt / 1000),
+    created_at: record.createdAt,
+    image_id: record.imageId,
+    transaction: record.transaction,
+    receipt: record.receipt,
+  };
+}
+
+/** Attempts of one BatchWriteItem while DynamoDB hands items back unprocessed (throttling). */
+const BATCH_ATTEMPTS = 4;
 
 function toRecord(item: unknown): PaymentRecord {
   const parsed = ItemSchema.parse(item);
@@ -91,18 +111,18 @@ export function createDynamoDbPaymentStore(options: DynamoDbPaymentStoreOptions)
 
   return {
     async reserve(params) {
-      const item = {
-        pk: params.key,
-        request_id: params.requestId,
+      const record: PaymentRecord = {
+        key: params.key,
+        requestId: params.requestId,
         fingerprint: params.fingerprint,
         state: params.receipt === undefined ? 'pending' : 'settled',
-        lease_until: params.leaseUntil,
-        expires_at: params.expiresAt,
-        ttl: Math.ceil(params.expiresAt / 1000),
-        created_at: params.now,
-        image_id: params.imageId,
+        leaseUntil: params.leaseUntil,
+        expiresAt: params.expiresAt,
+        createdAt: params.now,
+        imageId: params.imageId,
         receipt: params.receipt,
       };
+      const item = toItem(record);
       // A record can be released between our failed put and our read; then simply try again.
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
@@ -182,6 +202,16 @@ export function createDynamoDbPaymentStore(options: DynamoDbPaymentStoreOptions)
       } catch (error) {
         if (isConditionFailure(error)) return false;
         throw error;
+      }
+    },
+
+    async saveSettled(params) {
+      let writes = settledRecords(params).map((record) => ({ PutRequest: { Item: toItem(record) } }));
+      for (let attempt = 0; writes.length > 0; attempt++) {
+        if (attempt >= BATCH_ATTEMPTS) throw new Error('payment store: settled records left unprocessed');
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const result = await doc.send(new BatchWriteCommand({ RequestItems: { [TableName]: writes } }));
+        writes = (result.UnprocessedItems?.[TableName] ?? []) as typeof writes;
       }
     },
 

@@ -1,9 +1,10 @@
-import type {
-  PaymentRecord,
-  PaymentStore,
-  RecordGuard,
-  ReserveParameters,
-  ReserveResult,
+import {
+  type PaymentRecord,
+  type PaymentStore,
+  type RecordGuard,
+  type ReserveParameters,
+  type ReserveResult,
+  settledRecords,
 } from './payment-store.ts';
 
 function holds(record: PaymentRecord | undefined, guard: RecordGuard): record is PaymentRecord {
@@ -61,6 +62,9 @@ export function createMemoryPaymentStore(): PaymentStore & { readonly records: M
       if (!holds(records.get(guard.key), guard)) return false;
       records.delete(guard.key);
       return true;
+    },
+    async saveSettled(params) {
+      for (const record of settledRecords(params)) records.set(record.key, record);
     },
     async get(key, now) {
       const record = records.get(key);

@@ -66,6 +66,34 @@ export interface ReserveParameters {
   readonly receipt?: StoredReceipt;
 }
 
+export interface SaveSettledParameters {
+  /** The authorization's record as reserved (its key, request id, fingerprint, expiry, image id). */
+  readonly authorization: PaymentRecord;
+  readonly receipt: StoredReceipt;
+  /** Key of the per-request record (see `purchase-image.ts`). */
+  readonly requestKey: string;
+  readonly requestExpiresAt: number;
+  readonly now: number;
+}
+
+/** The two settled records `saveSettled` writes. */
+export function settledRecords(params: SaveSettledParameters): [PaymentRecord, PaymentRecord] {
+  const { authorization, receipt } = params;
+  const settled = { state: 'settled' as const, leaseUntil: 0, receipt, transaction: undefined };
+  return [
+    { ...authorization, ...settled },
+    {
+      key: params.requestKey,
+      requestId: authorization.requestId,
+      fingerprint: authorization.fingerprint,
+      ...settled,
+      expiresAt: params.requestExpiresAt,
+      createdAt: params.now,
+      imageId: undefined,
+    },
+  ];
+}
+
 export type ReserveResult =
   | { readonly reserved: true; readonly record: PaymentRecord }
   | { readonly reserved: false; readonly existing: PaymentRecord };
@@ -99,6 +127,12 @@ export interface PaymentStore {
   ): Promise<PaymentRecord | undefined>;
   /** Delete the record when `guard` still holds; returns whether it did. */
   release(guard: RecordGuard): Promise<boolean>;
+  /**
+   * Store a settled purchase: the authorization's record as `settled` with the receipt, and the
+   * per-request record pointing at the same receipt, in one request where the engine allows it.
+   * Unconditional on purpose: the transfer happened, so this is the truth whoever holds the lease.
+   */
+  saveSettled(params: SaveSettledParameters): Promise<void>;
   /** The live record, or `undefined` if absent or past `expiresAt`. */
   get(key: string, now: number): Promise<PaymentRecord | undefined>;
 }

@@ -33,13 +33,6 @@ export interface PurchaseDeps {
   readonly clock: { now(): number };
   readonly logger: Logger;
   readonly chain?: ChainReader | undefined;
-  /**
-   * Takes the receipt writes of a settled purchase off the response path (see `finishSettled`).
-   * A long-running server passes one that keeps the task until it settles (and waits for it on
-   * stop); without it (Lambda, whose sandbox may freeze once the handler returns) they are awaited
-   * before the answer.
-   */
-  readonly background?: ((task: Promise<void>) => void) | undefined;
 }
 
 export interface PurchaseInput {
@@ -423,30 +416,25 @@ async function finishSettled(
     mimeType: stored.mimeType,
     settledAt: deps.clock.now(),
   };
-  // The authorization's record and the request's record are independent items: written side by
-  // side. The money moved and the image exists, so the answer does not wait for them where a
-  // background runs them: they only shorten later retries (a crash before they land leaves the
-  // record pending with its image, which a retry resolves from the chain), and a failed write is
-  // logged, never turned into an error for a purchase that was charged.
-  const saving = Promise.all([
-    deps.paymentStore.transition(guardOf(record), { state: 'settled', leaseUntil: 0, receipt }),
-    rememberPurchase(ctx, record, receipt),
-  ]).then(
-    ([done]) => {
-      if (done === undefined) {
-        deps.logger.error('settled_record_not_saved', { request_id: record.requestId, transaction });
-      }
-    },
-    (error: unknown) => {
+  // Both records (the authorization's and the request's) go in one write, before the answer, so a
+  // retry right after it finds the stored result. A failed write is logged, never turned into an
+  // error for a purchase that was charged (a retry then resolves it from the chain).
+  const now = deps.clock.now();
+  await deps.paymentStore
+    .saveSettled({
+      authorization: record,
+      receipt,
+      requestKey: purchaseKey(input),
+      requestExpiresAt: now + RETENTION_MS,
+      now,
+    })
+    .catch((error: unknown) => {
       deps.logger.error('settled_record_not_saved', {
         request_id: record.requestId,
         transaction,
         detail: error instanceof Error ? error.message : String(error),
       });
-    },
-  );
-  if (deps.background !== undefined) deps.background(saving);
-  else await saving;
+    });
   return { kind: 'delivered', receipt, image: stored, replayed: false };
 }
 
@@ -454,26 +442,6 @@ async function finishSettled(
 function purchaseKey(input: PurchaseInput): string {
   const r = input.requirements;
   return `request:${r.network.caip2}:${r.payTo.toLowerCase()}:${input.requestId}`;
-}
-
-async function rememberPurchase(ctx: Context, record: PaymentRecord, receipt: StoredReceipt): Promise<void> {
-  const { deps } = ctx;
-  const now = deps.clock.now();
-  try {
-    // Created directly as settled: one conditional put, never overwriting a live record.
-    await deps.paymentStore.reserve({
-      key: purchaseKey(ctx.input),
-      requestId: record.requestId,
-      fingerprint: record.fingerprint,
-      leaseUntil: 0,
-      expiresAt: now + RETENTION_MS,
-      now,
-      receipt,
-    });
-  } catch (error) {
-    // Only a guard against paying twice for one request id; the purchase itself is complete.
-    deps.logger.warn('purchase_record_not_saved', { request_id: record.requestId, detail: String(error) });
-  }
 }
 
 async function deliverStored(ctx: Context, receipt: StoredReceipt): Promise<PurchaseOutcome> {

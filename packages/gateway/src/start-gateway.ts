@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createImageGenerator, type ImageGenerator } from '@agentic-payments/imaging';
+import {
+  createImageGenerator,
+  defaultRenderThreads,
+  type ImageGenerator,
+  LocalImageGenerator,
+} from '@agentic-payments/imaging';
 import type { NetworkId } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
@@ -86,6 +91,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       region: options.awsRegion ?? 'us-east-1',
       // dynalite accepts any credentials; real endpoints use the default provider chain.
       ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+      // The engine this process started is called in-process (no TCP round trip per operation).
+      ...(localDynamo === undefined ? {} : { requestHandler: localDynamo.requestHandler }),
     });
     const tableName = options.paymentTable ?? 'payments';
     if (local) await ensurePaymentTable(dynamo, tableName);
@@ -112,19 +119,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const publicUrl = options.publicUrl ?? url;
 
   const imageUrlSecret = options.imageUrlSecret ?? localImageUrlSecret(options.dataDir);
-  const imageGenerator = options.imageGenerator ?? createImageGenerator({ kind: 'local' });
+  // The embedded generator renders in worker threads: its pixel work stays off this event loop,
+  // which serves HTTP and the payment store, as a remote model's would.
+  const ownGenerator =
+    options.imageGenerator === undefined
+      ? createImageGenerator({ kind: 'local', threads: defaultRenderThreads() })
+      : undefined;
+  const imageGenerator = options.imageGenerator ?? (ownGenerator as ImageGenerator);
+  if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.warm();
   const chain: ChainReader | undefined =
     options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
-  // Receipt writes after a settlement run off the response path, but only with a chain reader: it
-  // is what resolves a purchase whose writes a crash cut short. stop() waits for them.
-  const pending = new Set<Promise<void>>();
-  const background =
-    chain === undefined
-      ? undefined
-      : (task: Promise<void>) => {
-          pending.add(task);
-          void task.finally(() => pending.delete(task));
-        };
   app = createApp({
     config: {
       sellerAddress: options.sellerAddress,
@@ -146,7 +150,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     clock,
     logger,
     chain,
-    background,
   });
   logger.info('listening', {
     url,
@@ -163,7 +166,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
-      await Promise.all(pending);
+      if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.close();
       dynamo?.destroy();
       await localDynamo?.stop();
     },
