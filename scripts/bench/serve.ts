@@ -54,7 +54,9 @@ async function start(
       const { createJsonLogger: createGatewayLogger, startGateway } = await import(
         '@agentic-payments/gateway'
       );
-      const { LocalImageGenerator } = await import('@agentic-payments/imaging');
+      const { defaultRenderThreads, LocalImageGenerator } = await import('@agentic-payments/imaging');
+      const imageGenerator = new LocalImageGenerator({ threads: defaultRenderThreads() });
+      await imageGenerator.warm();
       const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
       const running = await startGateway({
         port: 0,
@@ -64,7 +66,8 @@ async function start(
         dataDir,
         rpcUrl: config.rpcUrl,
         imageUrlSecret: 'bench-only-image-url-secret-0123456789',
-        imageGenerator: new LocalImageGenerator(),
+        // The same generator, in the same number of render threads, as the reference seller's.
+        imageGenerator,
         logger: createGatewayLogger({ write: countLine }),
       });
       return {
@@ -82,9 +85,11 @@ async function start(
     }
     case 'reference-seller': {
       const { startReferenceSeller } = await import('./reference-stack.ts');
-      const { LocalImageGenerator } = await import('@agentic-payments/imaging');
+      const { defaultRenderThreads, LocalImageGenerator } = await import('@agentic-payments/imaging');
+      const imageGenerator = new LocalImageGenerator({ threads: defaultRenderThreads() });
+      await imageGenerator.warm();
       return {
-        ...(await startReferenceSeller({ ...config, imageGenerator: new LocalImageGenerator() })),
+        ...(await startReferenceSeller({ ...config, imageGenerator })),
         extra: () => ({}),
       };
     }

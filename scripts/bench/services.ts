@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ServiceConfig } from './serve.ts';
@@ -12,9 +13,15 @@ export interface ChildService {
   stop(): Promise<Record<string, unknown> | undefined>;
 }
 
-/** Spawns `serve.ts` for one service in a fresh Node process (tsx loader) and waits for READY. */
+/**
+ * Spawns `serve.ts` for one service in a fresh Node process (tsx loader) and waits for READY.
+ * With BENCH_CPU_PROF=<dir>, each service writes V8 CPU profiles to <dir>/<role>/ when it stops.
+ */
 export function spawnService(config: ServiceConfig, timeoutMs = 180_000): Promise<ChildService> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVE], {
+  const profile = process.env.BENCH_CPU_PROF;
+  // One directory per service: each of its threads (main, loader, workers) writes a profile.
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, config.role)}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', SERVE], {
     cwd: REPO_ROOT,
     env: { ...process.env, BENCH_SERVICE: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
