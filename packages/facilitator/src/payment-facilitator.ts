@@ -43,9 +43,11 @@ interface Authorization {
 /**
  * The facilitator core: the official `x402Facilitator` with the exact EVM scheme registered for
  * v2 (CAIP-2 id) and v1 (network name) on one configured chain, plus what the official code
- * lacks: an `authorizationState` / balance pre-check in verify and settle (the v1 path never
- * reads it, and a replay should be an answer, not a revert; it runs side by side with the official
- * checks, and settle broadcasts nothing until it passed), one settle at a time per
+ * lacks: an `authorizationState` / balance pre-check (the v1 path never reads it, and a replay
+ * should be an answer, not a revert). Settle runs it side by side with the official checks and
+ * broadcasts nothing until it passed; v1 verify runs it side by side; v2 verify, whose official
+ * simulation already fails a replay or a short balance, runs it only to explain a refusal with
+ * stable codes. Also: one settle at a time per
  * authorization, thrown errors mapped to answers, and `settlement_pending` with the hash when
  * a receipt does not arrive in time (v1 included).
  *
@@ -139,33 +141,42 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       if (!isOurNetwork(request)) {
         return { isValid: false, invalidReason: R.unsupportedNetwork, payer: auth.from };
       }
-      // Both only read the chain: run them side by side; a pre-check refusal wins.
-      const [rejected, answer] = await Promise.all([
-        precheck(auth),
-        (async (): Promise<VerifyResponse> => {
-          try {
-            const [payload, requirements] = toOfficial(request);
-            return await official.verify(payload, requirements);
-          } catch (error) {
-            return {
-              isValid: false,
-              invalidReason: R.unexpectedVerifyError,
-              invalidMessage: messageOf(error),
-              payer: auth.from,
-            };
-          }
-        })(),
-      ]);
-      if (rejected === RPC_UNAVAILABLE) {
-        return {
-          isValid: false,
-          invalidReason: R.unexpectedVerifyError,
-          invalidMessage: 'the chain RPC is unavailable',
-          payer: auth.from,
-        };
+      const verifyOfficially = async (): Promise<VerifyResponse> => {
+        try {
+          const [payload, requirements] = toOfficial(request);
+          return await official.verify(payload, requirements);
+        } catch (error) {
+          return {
+            isValid: false,
+            invalidReason: R.unexpectedVerifyError,
+            invalidMessage: messageOf(error),
+            payer: auth.from,
+          };
+        }
+      };
+      const refused = (rejected: string | undefined): VerifyResponse | undefined => {
+        if (rejected === RPC_UNAVAILABLE) {
+          return {
+            isValid: false,
+            invalidReason: R.unexpectedVerifyError,
+            invalidMessage: 'the chain RPC is unavailable',
+            payer: auth.from,
+          };
+        }
+        return rejected ? { isValid: false, invalidReason: rejected, payer: auth.from } : undefined;
+      };
+      if (request.version === 1) {
+        // The v1 scheme never reads authorizationState: both only read the chain, so they run side
+        // by side, and a pre-check refusal wins.
+        const [rejected, answer] = await Promise.all([precheck(auth), verifyOfficially()]);
+        return refused(rejected) ?? answer;
       }
-      if (rejected) return { isValid: false, invalidReason: rejected, payer: auth.from };
-      return answer;
+      // The v2 scheme simulates the transfer, which fails for a used authorization or a short
+      // balance: a valid answer needs no pre-check. A refusal is explained by it (our stable codes
+      // for replay and balance, rpc_unavailable for a chain that cannot be read).
+      const answer = await verifyOfficially();
+      if (answer.isValid) return answer;
+      return refused(await precheck(auth)) ?? answer;
     },
 
     async settle(request) {
