@@ -8,6 +8,8 @@ export interface BatchTransportOptions {
   readonly maxBatch?: number;
   /** Per HTTP request. */
   readonly timeoutMs?: number;
+  /** The HTTP client (default: the global fetch). */
+  readonly fetchFn?: typeof fetch;
 }
 
 interface Pending {
@@ -27,7 +29,10 @@ interface Pending {
  * as usual), a request without an answer rejects with viem's `HttpRequestError` / `TimeoutError`.
  */
 export function batchTransport(url: string, options: BatchTransportOptions = {}): Transport {
-  const rpc = getHttpRpcClient(url, { timeout: options.timeoutMs ?? 10_000 });
+  const rpc = getHttpRpcClient(url, {
+    timeout: options.timeoutMs ?? 10_000,
+    ...(options.fetchFn === undefined ? {} : { fetchFn: options.fetchFn }),
+  });
   const maxBatch = options.maxBatch ?? 100;
   let queue: Pending[] = [];
   let nextId = 0;

@@ -1,3 +1,4 @@
+import { createKeepAliveFetch } from '@agentic-payments/x402';
 import type { FacilitatorEvmSigner } from '@x402/evm';
 import {
   type Abi,
@@ -115,9 +116,11 @@ export function createSettlerSigner(options: SettlerSignerOptions): SettlerSigne
   };
   // Reads made side by side share one HTTP request, without viem's batch timer (see batchTransport);
   // receipt polls go through the same transport, so a tick asks for every pending receipt at once.
+  // Keep-alive node:http instead of the global fetch: about 0.25 ms less per call (see createKeepAliveFetch).
+  const fetchFn = createKeepAliveFetch();
   const publicClient = createPublicClient({
     chain: options.chain,
-    transport: batchTransport(options.rpcUrl, { onRequest: onFetchRequest }),
+    transport: batchTransport(options.rpcUrl, { onRequest: onFetchRequest, fetchFn }),
   });
   const rpc = (method: string, params: readonly unknown[]): Promise<unknown> =>
     // biome-ignore lint/suspicious/noExplicitAny: raw JSON-RPC passthrough; replies are parsed by callers
@@ -125,7 +128,7 @@ export function createSettlerSigner(options: SettlerSignerOptions): SettlerSigne
 
   // A broadcast flight is exactly one HTTP request: a JSON-RPC batch of sends in nonce order.
   const sendMethod = options.syncSend ? 'eth_sendRawTransactionSync' : 'eth_sendRawTransaction';
-  const sendRpc = getHttpRpcClient(options.rpcUrl);
+  const sendRpc = getHttpRpcClient(options.rpcUrl, { fetchFn });
   const broadcast = async (raws: readonly Hex[]): Promise<PromiseSettledResult<unknown>[]> => {
     const body = raws.map((raw, id) => ({ jsonrpc: '2.0' as const, id, method: sendMethod, params: [raw] }));
     stats.httpRequests += 1;

@@ -3,6 +3,7 @@ export * from './devnet-keys.ts';
 export * from './eip712.ts';
 export * from './errors.ts';
 export * from './headers.ts';
+export * from './keep-alive-fetch.ts';
 export * from './money.ts';
 export * from './networks.ts';
 export * from './prices.ts';
