@@ -211,7 +211,11 @@ describe('POST /generate_image', () => {
       expect(ok.status).toBe(200);
       expect(ok.headers.get('content-type')).toBe('image/png');
       expect(Buffer.from(await ok.arrayBuffer()).toString('base64')).toBe(image.base64);
-      const tampered = await app.request(path.replace(/sig=./, 'sig=A'));
+      // A different first character of the signature (the old test flipped it to 'A', which 1 in 64
+      // signatures already start with, and then it was no tampering at all).
+      const tampered = await app.request(
+        path.replace(/sig=(.)/, (_m, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`),
+      );
       expect(tampered.status).toBe(403);
       clock.nowMs += 3_600_001;
       const expired = await app.request(path);
