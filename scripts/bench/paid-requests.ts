@@ -8,12 +8,14 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Devnet, type DevnetAccount, deriveDevnetAccount } from '@agentic-payments/devnet';
+import { defaultRenderThreads } from '@agentic-payments/imaging';
 import { formatUsdc } from '@agentic-payments/x402';
 import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { type Address, type Hex, parseAbiItem } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { ownCpuMs, processCpuMs } from './process-cpu.ts';
 import { type ChildService, spawnService } from './services.ts';
 import { type LatencySummary, ratePerSecond, ratio, summarize } from './stats.ts';
 
@@ -35,6 +37,12 @@ export interface SideResult {
   transfersOnChain: number;
   /** Every 200's transaction hash is among those Transfer events, and the counts are equal. */
   settledOnChainMatches200s: boolean;
+  /**
+   * CPU ms per paid 200 of this side's processes (all threads): seller, facilitator, the chain
+   * (anvil, shared, charged to the side whose segment ran) and the client (this process: signing,
+   * HTTP, reading the image). Linux only (/proc).
+   */
+  cpuMsPerPaid: (CpuShare & { total: number }) | undefined;
 }
 
 export interface LevelResult {
@@ -48,7 +56,19 @@ export interface LevelResult {
 export interface PaidBenchmarkResult {
   levels: LevelResult[];
   order: string;
+  /** Uncounted requests each side served before the first level. */
+  warmUpRequests: number;
+  /** Worker threads of the local generator in both sellers. */
+  renderThreads: number;
   serviceStats: Record<string, unknown>;
+}
+
+/** CPU ms used during a segment by each process of one side's path. */
+export interface CpuShare {
+  seller: number;
+  facilitator: number;
+  chain: number;
+  client: number;
 }
 
 interface Segment {
@@ -58,6 +78,22 @@ interface Segment {
   elapsedMs: number;
   transfers: number;
   matches: boolean;
+  cpu: CpuShare | undefined;
+}
+
+/** The processes whose CPU a segment is charged: that side's seller and facilitator, anvil, this one. */
+interface SidePids {
+  seller: number | undefined;
+  facilitator: number | undefined;
+  chain: number | undefined;
+}
+
+function cpuNow(pids: SidePids): CpuShare | undefined {
+  const seller = processCpuMs(pids.seller);
+  const facilitator = processCpuMs(pids.facilitator);
+  const chain = processCpuMs(pids.chain);
+  if (seller === undefined || facilitator === undefined || chain === undefined) return undefined;
+  return { seller, facilitator, chain, client: ownCpuMs() };
 }
 
 type PaidFetch = ReturnType<typeof wrapFetchWithPayment>;
@@ -119,12 +155,14 @@ async function runSegment(options: {
   devnet: Devnet;
   url: string;
   seller: Address;
+  pids: SidePids;
   fetches: readonly PaidFetch[];
   concurrency: number;
   requests: number;
 }): Promise<Segment> {
   const { devnet, url, concurrency, requests } = options;
   const fromBlock = (await devnet.publicClient.getBlockNumber()) + 1n;
+  const cpuBefore = cpuNow(options.pids);
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
   const txs = new Set<string>();
@@ -147,6 +185,16 @@ async function runSegment(options: {
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, requests) }, (_, i) => worker(i)));
   const elapsedMs = performance.now() - started;
+  const cpuAfter = cpuNow(options.pids);
+  const cpu =
+    cpuBefore === undefined || cpuAfter === undefined
+      ? undefined
+      : {
+          seller: cpuAfter.seller - cpuBefore.seller,
+          facilitator: cpuAfter.facilitator - cpuBefore.facilitator,
+          chain: cpuAfter.chain - cpuBefore.chain,
+          client: cpuAfter.client - cpuBefore.client,
+        };
   const toBlock = await devnet.publicClient.getBlockNumber();
   const logs =
     toBlock >= fromBlock
@@ -165,7 +213,7 @@ async function runSegment(options: {
     logs.length === latencies.length &&
     [...txs].every((tx) => logTxs.has(tx)) &&
     txs.size === latencies.length;
-  return { ok: latencies.length, failures, latencies, elapsedMs, transfers: logs.length, matches };
+  return { ok: latencies.length, failures, latencies, elapsedMs, transfers: logs.length, matches, cpu };
 }
 
 function combine(side: Side, concurrency: number, requests: number, segments: Segment[]): SideResult {
@@ -175,6 +223,20 @@ function combine(side: Side, concurrency: number, requests: number, segments: Se
     for (const [k, v] of Object.entries(s.failures)) failures[k] = (failures[k] ?? 0) + v;
   const ok = segments.reduce((a, s) => a + s.ok, 0);
   const elapsedMs = segments.reduce((a, s) => a + s.elapsedMs, 0);
+  const cpus = segments.map((s) => s.cpu);
+  const cpuMsPerPaid =
+    ok === 0 || cpus.some((x) => x === undefined)
+      ? undefined
+      : (() => {
+          const total = (key: keyof CpuShare) => cpus.reduce((a, x) => a + (x?.[key] ?? 0), 0) / ok;
+          const share = {
+            seller: total('seller'),
+            facilitator: total('facilitator'),
+            chain: total('chain'),
+            client: total('client'),
+          };
+          return { ...share, total: share.seller + share.facilitator + share.chain + share.client };
+        })();
   return {
     side,
     concurrency,
@@ -186,13 +248,19 @@ function combine(side: Side, concurrency: number, requests: number, segments: Se
     latencyMs: summarize(latencies),
     transfersOnChain: segments.reduce((a, s) => a + s.transfers, 0),
     settledOnChainMatches200s: segments.every((s) => s.matches),
+    cpuMsPerPaid,
   };
 }
 
-/** Requests per side at a concurrency level: two ABBA halves of at least `minHalf` each. */
+/** Requests per side at a concurrency level: two ABBA halves, each at least 40 (quick: 4) requests. */
 export function requestsPerSide(concurrency: number, quick: boolean): number {
-  const half = quick ? Math.max(4, concurrency) : Math.max(12, concurrency);
+  const half = quick ? Math.max(4, concurrency) : Math.max(40, concurrency);
   return 2 * half;
+}
+
+/** Uncounted requests per side before the first level: JIT, connection pools, caches. */
+export function warmUpRequests(quick: boolean): number {
+  return quick ? 8 : 64;
 }
 
 export async function runPaidBenchmark(options: {
@@ -207,7 +275,7 @@ export async function runPaidBenchmark(options: {
   const referenceSeller = deriveDevnetAccount(8).address;
   const referenceSettler = deriveDevnetAccount(9);
   await devnet.addEth(referenceSettler.address, 1_000n * 10n ** 18n);
-  const totalPerPayer = levels.reduce((a, c) => a + requestsPerSide(c, quick), 8) * 2;
+  const totalPerPayer = levels.reduce((a, c) => a + requestsPerSide(c, quick), warmUpRequests(quick)) * 2;
   log(
     `funding ${maxConcurrency} payers with ${formatUsdc(BigInt(totalPerPayer) * PRICE_ATOMIC)} USDC each...`,
   );
@@ -250,14 +318,28 @@ export async function runPaidBenchmark(options: {
     services.oursGateway = oursGateway;
     services.referenceSeller = referenceSellerService;
     const target = {
-      ours: { url: oursGateway.url, seller: oursSeller },
-      reference: { url: referenceSellerService.url, seller: referenceSeller },
+      ours: {
+        url: oursGateway.url,
+        seller: oursSeller,
+        pids: { seller: oursGateway.pid, facilitator: oursFacilitator.pid, chain: devnet.anvilPid },
+      },
+      reference: {
+        url: referenceSellerService.url,
+        seller: referenceSeller,
+        pids: {
+          seller: referenceSellerService.pid,
+          facilitator: referenceFacilitator.pid,
+          chain: devnet.anvilPid,
+        },
+      },
     } as const;
 
-    // Warm-up (JIT, connection pools, facilitator /supported sync): not counted.
+    // Warm-up (JIT, connection pools, facilitator /supported sync): not counted. Long enough for
+    // both sides' hot paths to be compiled; a short one left the first levels measuring the JIT.
+    const warmUp = warmUpRequests(quick);
     for (const side of ['ours', 'reference'] as const) {
-      const warm = await runSegment({ devnet, ...target[side], fetches, concurrency: 2, requests: 4 });
-      log(`warm-up ${side}: ${warm.ok}/4 ok ${JSON.stringify(warm.failures)}`);
+      const warm = await runSegment({ devnet, ...target[side], fetches, concurrency: 8, requests: warmUp });
+      log(`warm-up ${side}: ${warm.ok}/${warmUp} ok ${JSON.stringify(warm.failures)}`);
     }
 
     const results: LevelResult[] = [];
@@ -294,6 +376,8 @@ export async function runPaidBenchmark(options: {
     return {
       levels: results,
       order: 'ABBA per level, starting side alternating between levels',
+      warmUpRequests: warmUp,
+      renderThreads: defaultRenderThreads(),
       serviceStats,
     };
   } finally {

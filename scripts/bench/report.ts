@@ -43,16 +43,19 @@ function paidSection(paid: PaidBenchmarkResult): string[] {
   return [
     '## 1. Paid requests on the devnet',
     '',
-    'OURS = our gateway (Hono, DynamoDB-API payment store on the embedded dynalite, local image store) + our facilitator over HTTP.',
+    'OURS = our gateway (Hono, DynamoDB-API payment store on the embedded dynalite called in-process, local image store) + our',
+    'facilitator over HTTP.',
     'REFERENCE = express + `@x402/express` `paymentMiddleware` + `x402ResourceServer` → `HTTPFacilitatorClient` → an express-served',
     '`@x402/core` `x402Facilitator` with the `@x402/evm` exact scheme and a plain viem wallet client as signer (receipt polling set to',
-    '20 ms like ours; everything else default). Both routes run the same local procedural image generator (not an AI model) on the',
-    'same prompt (1024x1024 PNG, same bytes) and answer with the image as base64 JSON. Each service runs in its own Node process.',
+    '20 ms like ours; everything else default). Both routes run the same local procedural image generator (not an AI model) in the',
+    `same number of worker threads (${paid.renderThreads ?? 0} here) on the same prompt (1024x1024 PNG, same bytes) and answer with the image as`,
+    'base64 JSON. Each service runs in its own Node process (tsx loader).',
     '',
     'Client: the official `@x402/fetch` `wrapFetchWithPayment` with `@x402/evm` `ExactEvmScheme` for both sides, one pre-funded payer per',
     'in-flight request. Nothing is pre-signed: every timed request is the full unpaid POST → 402 → EIP-712 signature → paid POST →',
     "200 with the image read to the end, so the (identical) client cost is inside both sides' numbers.",
-    `Order: ${paid.order}. Throughput = paid 200s / wall time of that side's segments. Latency in ms (p50 / p95 / p99) over the 200s only.`,
+    `Order: ${paid.order}, after ${paid.warmUpRequests ?? 0} uncounted warm-up requests per side at concurrency 8 (JIT, connection pools).`,
+    "Throughput = paid 200s / wall time of that side's segments. Latency in ms (p50 / p95 / p99) over the 200s only.",
     "On-chain column: USDC `Transfer` events to that side's seller in the block ranges of its segments; ✔ = equal to the number of",
     "200s and every 200's `PAYMENT-RESPONSE` transaction is among them.",
     '',
@@ -64,7 +67,29 @@ function paidSection(paid: PaidBenchmarkResult): string[] {
     '| ---: | ---: | ---: | --- |',
     ...ratios,
     '',
+    ...cpuLines(paid),
     ...serviceStatsLines(paid),
+  ];
+}
+
+function cpuLines(paid: PaidBenchmarkResult): string[] {
+  const sides = paid.levels.flatMap((l) => [l.ours, l.reference]);
+  if (sides.some((s) => s.cpuMsPerPaid === undefined)) return [];
+  const rows = sides.map((s) => {
+    const c = s.cpuMsPerPaid;
+    if (c === undefined) return '';
+    const cores = s.paidPerSecond === undefined ? undefined : (c.total * s.paidPerSecond) / 1000;
+    return `| ${s.concurrency} | ${s.side} | ${fmt(c.seller, 1)} | ${fmt(c.facilitator, 1)} | ${fmt(c.chain, 1)} | ${fmt(c.client, 1)} | ${fmt(c.total, 1)} | ${fmt(cores, 2)} |`;
+  });
+  return [
+    'CPU per paid 200 in ms (user + system, all threads, from /proc; 10 ms resolution per process and segment): seller,',
+    "facilitator, chain (anvil, charged to the side whose segment ran) and client (the bench process: the official client's",
+    "signing, HTTP, reading the image). Cores busy = total × paid req/s: near the machine's core count, a level is CPU-bound.",
+    '',
+    '| concurrency | side | seller | facilitator | chain | client | total | cores busy |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
   ];
 }
 
@@ -175,7 +200,8 @@ export function renderMarkdown(r: BenchResults, findings: string[] = []): string
     `- Load average at start ${m.loadAverage.join(' / ')}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(' / ')}` : ''} (1 / 5 / 15 min). The machine is shared with other`,
     "  engineers' builds and tests, so absolute numbers are noisy; the two sides run alternately in the same invocation so the",
     '  ratios are the figures to read.',
-    '- Chain: the local devnet (anvil, automine, chain id 84532, EIP-3009 USDC at the Base Sepolia address).',
+    '- Chain: the local devnet (anvil, automine, chain id 84532, EIP-3009 USDC at the Base Sepolia address), without its periodic',
+    '  state dumps during the run (they cost more with every block, on both sides alike).',
     '',
     ...(r.paid ? paidSection(r.paid) : []),
     ...(r.components ? componentSection(r.components) : []),

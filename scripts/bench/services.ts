@@ -9,6 +9,7 @@ const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
 
 export interface ChildService {
   url: string;
+  pid: number | undefined;
   /** SIGTERM, then the `STATS` line the child printed on its way out. */
   stop(): Promise<Record<string, unknown> | undefined>;
 }
@@ -49,6 +50,7 @@ export function spawnService(config: ServiceConfig, timeoutMs = 180_000): Promis
       clearTimeout(timer);
       resolve({
         url: line.slice(6).trim(),
+        pid: child.pid,
         stop: async () => {
           if (child.exitCode === null) {
             child.kill('SIGTERM');
