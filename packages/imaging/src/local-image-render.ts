@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+// Only the limits and a type: the render worker loads this module and should not load zod or x402.
+import { IMAGE_LIMITS } from './image-limits.ts';
 import { encodePng } from './png-encoder.ts';
 import { mulberry32, planScene, Raster, renderScene } from './procedural-scene.ts';
-import { type GenerateImageRequest, IMAGE_LIMITS } from './types.ts';
+import type { GenerateImageRequest } from './types.ts';
 
 export const LOCAL_GENERATOR_SOFTWARE = 'agentic-payments local procedural generator (not an AI model)';
 
