@@ -67,6 +67,44 @@ const body = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** Reserves `request` under the payer's `nonce` the way another gateway instance would have. */
+async function reserveAsAnotherHolder(
+  paymentStore: ReturnType<typeof createMemoryPaymentStore>,
+  now: number,
+  request: { request_id: string; prompt: string },
+  nonce: `0x${string}`,
+  imageId?: string,
+): Promise<string> {
+  const key = authorizationKey({
+    network: network.caip2,
+    asset: network.usdcAddress,
+    payer: payer.address,
+    nonce,
+  });
+  await paymentStore.reserve({
+    key,
+    requestId: request.request_id,
+    fingerprint: purchaseFingerprint({
+      prompt: request.prompt,
+      size: '1024x1024',
+      quality: 'standard',
+      requirements: {
+        network,
+        asset: network.usdcAddress,
+        payTo: SELLER,
+        amount: 40_000n,
+        resource: '',
+        description: '',
+      },
+    }),
+    leaseUntil: now + PENDING_LEASE_MS,
+    expiresAt: now + 3_600_000,
+    now,
+    ...(imageId === undefined ? {} : { imageId }),
+  });
+  return key;
+}
+
 const v1Requirement = (amount: string) => ({
   scheme: 'exact',
   network: 'base-sepolia',
@@ -527,33 +565,7 @@ describe('POST /generate_image', () => {
       const { header } = await buildPayment({ nonce });
       const request = body();
       // A holder reserved this purchase and died before settle (so nothing reached the chain).
-      const key = authorizationKey({
-        network: network.caip2,
-        asset: network.usdcAddress,
-        payer: payer.address,
-        nonce,
-      });
-      const fingerprint = purchaseFingerprint({
-        prompt: request.prompt,
-        size: '1024x1024',
-        quality: 'standard',
-        requirements: {
-          network,
-          asset: network.usdcAddress,
-          payTo: SELLER,
-          amount: 40_000n,
-          resource: '',
-          description: '',
-        },
-      });
-      await paymentStore.reserve({
-        key,
-        requestId: request.request_id,
-        fingerprint,
-        leaseUntil: clock.nowMs + PENDING_LEASE_MS,
-        expiresAt: clock.nowMs + 3_600_000,
-        now: clock.nowMs,
-      });
+      const key = await reserveAsAnotherHolder(paymentStore, clock.nowMs, request, nonce);
       const whileHeld = await post(request, { 'PAYMENT-SIGNATURE': header });
       expect(whileHeld.status).toBe(409);
       expect(((await whileHeld.json()) as { error: string }).error).toBe('payment_in_progress');
@@ -582,33 +594,13 @@ describe('POST /generate_image', () => {
         const nonce = createAuthorizationNonce();
         const { header } = await buildPayment({ nonce });
         const request = body();
-        const key = authorizationKey({
-          network: network.caip2,
-          asset: network.usdcAddress,
-          payer: payer.address,
+        const key = await reserveAsAnotherHolder(
+          fixture.paymentStore,
+          fixture.clock.nowMs,
+          request,
           nonce,
-        });
-        await fixture.paymentStore.reserve({
-          key,
-          requestId: request.request_id,
-          fingerprint: purchaseFingerprint({
-            prompt: request.prompt,
-            size: '1024x1024',
-            quality: 'standard',
-            requirements: {
-              network,
-              asset: network.usdcAddress,
-              payTo: SELLER,
-              amount: 40_000n,
-              resource: '',
-              description: '',
-            },
-          }),
-          leaseUntil: fixture.clock.nowMs + PENDING_LEASE_MS,
-          expiresAt: fixture.clock.nowMs + 3_600_000,
-          now: fixture.clock.nowMs,
           imageId,
-        });
+        );
         if (storeImage) await fixture.imageStore.put(imageId, { bytes: storedPng, mimeType: 'image/png' });
         fixture.clock.nowMs += PENDING_LEASE_MS + 1;
         const res = await fixture.post(request, { 'PAYMENT-SIGNATURE': header });

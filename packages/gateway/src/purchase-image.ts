@@ -182,13 +182,7 @@ async function resume(ctx: Context, existing: PaymentRecord): Promise<PurchaseOu
     if (existing.state === 'settling' && existing.transaction !== undefined) {
       return pending(existing.transaction);
     }
-    return {
-      kind: 'failed',
-      status: 409,
-      code: GATEWAY_ERRORS.paymentInProgress,
-      message: 'a request with this payment is still being processed; retry shortly',
-      retryAfterSeconds: RETRY_AFTER_SECONDS,
-    };
+    return stillInProgress();
   }
   if (existing.state === 'pending') {
     // The holder's lease passed. It calls settle only after storing the image: without the image
@@ -203,13 +197,7 @@ async function resume(ctx: Context, existing: PaymentRecord): Promise<PurchaseOu
     });
     if (taken === undefined) {
       // Someone else took it over (or it was released) in the meantime: let the client retry.
-      return {
-        kind: 'failed',
-        status: 409,
-        code: GATEWAY_ERRORS.paymentInProgress,
-        message: 'a request with this payment is still being processed; retry shortly',
-        retryAfterSeconds: RETRY_AFTER_SECONDS,
-      };
+      return stillInProgress();
     }
     deps.logger.warn('reservation_taken_over', { request_id: existing.requestId });
     return verifyAndGenerate(ctx, taken);
@@ -317,12 +305,7 @@ async function verifyAndGenerate(
     });
     if (renewed === undefined) {
       // Our lease passed and another request took the purchase over: it settles, we must not.
-      return {
-        kind: 'failed',
-        status: 409,
-        code: GATEWAY_ERRORS.paymentInProgress,
-        message: 'this payment is being processed by another request',
-      };
+      return heldByAnother();
     }
     holder = renewed;
   }
@@ -471,6 +454,27 @@ async function withDeadline<T>(run: (signal: AbortSignal) => Promise<T>, ms: num
   }
 }
 
+/** 409: another request holds this purchase's record and its lease is still running. */
+function stillInProgress(): PurchaseOutcome {
+  return {
+    kind: 'failed',
+    status: 409,
+    code: GATEWAY_ERRORS.paymentInProgress,
+    message: 'a request with this payment is still being processed; retry shortly',
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  };
+}
+
+/** 409: our lease passed and another request took the purchase over; it settles, we must not. */
+function heldByAnother(): PurchaseOutcome {
+  return {
+    kind: 'failed',
+    status: 409,
+    code: GATEWAY_ERRORS.paymentInProgress,
+    message: 'this payment is being processed by another request',
+  };
+}
+
 function pending(transaction: string): PurchaseOutcome {
   return {
     kind: 'failed',
@@ -498,12 +502,7 @@ async function recoverSettling(ctx: Context, record: PaymentRecord): Promise<Pur
       leaseUntil: now + SETTLING_LEASE_MS,
     });
     if (taken === undefined) {
-      return {
-        kind: 'failed',
-        status: 409,
-        code: GATEWAY_ERRORS.paymentInProgress,
-        message: 'this payment is being processed by another request',
-      } as const;
+      return heldByAnother();
     }
     return taken;
   };
