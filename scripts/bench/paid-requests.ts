@@ -252,9 +252,9 @@ function combine(side: Side, concurrency: number, requests: number, segments: Se
   };
 }
 
-/** Requests per side at a concurrency level: two ABBA halves, each at least 40 (quick: 4) requests. */
+/** Requests per side at a concurrency level: two ABBA halves, each at least 60 (quick: 4) requests. */
 export function requestsPerSide(concurrency: number, quick: boolean): number {
-  const half = quick ? Math.max(4, concurrency) : Math.max(40, concurrency);
+  const half = quick ? Math.max(4, concurrency) : Math.max(60, concurrency);
   return 2 * half;
 }
 
