@@ -63,16 +63,3 @@ export function isNonceError(error: unknown): boolean {
   }
   return false;
 }
-
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** True when a request certainly never reached the server (nothing was listening, no route). */
-export function neverConnected(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && NEVER_CONNECTED.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}

@@ -1,5 +1,6 @@
+import { neverConnected } from '@agentic-payments/x402';
 import { type Address, type Hex, keccak256 } from 'viem';
-import { isNonceError, type NonceAllocator, neverConnected } from './nonce-allocator.ts';
+import { isNonceError, type NonceAllocator } from './nonce-allocator.ts';
 import type { TransactionSigner } from './transaction-signer.ts';
 
 /** A settlement transaction before it has a nonce and a signature. */
@@ -78,11 +79,6 @@ export class SendLane {
       this.#queue.push({ tx, attempts: 0, resolve, reject });
       void this.#pump();
     });
-  }
-
-  /** Transactions waiting for the next flight (for tests and stats). */
-  get queued(): number {
-    return this.#queue.length;
   }
 
   async #pump(): Promise<void> {

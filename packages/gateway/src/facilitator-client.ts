@@ -1,6 +1,7 @@
 import {
   AppError,
   createKeepAliveFetch,
+  neverConnected,
   SettleResponse,
   SupportedResponse,
   VerifyResponse,
@@ -52,20 +53,6 @@ export const X402_ORG_FACILITATOR_URL = 'https://x402.org/facilitator';
  */
 function unavailable(message: string, cause?: unknown, delivered = true): AppError {
   return new AppError('facilitator_unavailable', message, { httpStatus: 503, cause, details: { delivered } });
-}
-
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-function neverConnected(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && NEVER_CONNECTED.has(code)) return true;
-    const errors = (current as { errors?: unknown }).errors;
-    if (Array.isArray(errors) && errors.some((e) => neverConnected(e))) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /**

@@ -80,3 +80,21 @@ export function createKeepAliveFetch(options: KeepAliveFetchOptions = {}): typeo
   };
   return keepAliveFetch as typeof fetch;
 }
+
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True when a request certainly never reached the server (nothing listening, no route, no such
+ * host): then it cannot have had an effect. Walks `cause` (fetch and viem wrap the socket error).
+ */
+export function neverConnected(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NEVER_CONNECTED.has(code)) return true;
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.some((e) => neverConnected(e))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
