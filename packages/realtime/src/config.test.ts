@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { loadRealtimeConfig } from './config.ts';
+import { loadDefaultRouteConfig, loadTurnWorkerConfig } from './config.ts';
 import { runtimeSessionIdFor } from './runtime-session-id.ts';
 
-describe('loadRealtimeConfig', () => {
+describe('loadTurnWorkerConfig', () => {
   it('names every wrong variable', () => {
     let message = '';
     try {
-      loadRealtimeConfig({ CONNECTIONS_TABLE: 'x', AGENT_URL: 'ftp://agent', PROGRESS_INTERVAL_MS: '-1' });
+      loadTurnWorkerConfig({ CONNECTIONS_TABLE: 'x', AGENT_URL: 'ftp://agent', PROGRESS_INTERVAL_MS: '-1' });
     } catch (error) {
       message = String(error);
     }
@@ -16,13 +16,13 @@ describe('loadRealtimeConfig', () => {
   });
 
   it('requires an agent: AGENT_RUNTIME_ARN or AGENT_URL', () => {
-    expect(() => loadRealtimeConfig({ CONNECTIONS_TABLE: 'connections', IMAGES_BUCKET: 'images' })).toThrow(
+    expect(() => loadTurnWorkerConfig({ CONNECTIONS_TABLE: 'connections', IMAGES_BUCKET: 'images' })).toThrow(
       /AGENT_RUNTIME_ARN: set AGENT_RUNTIME_ARN \(AgentCore\) or AGENT_URL/,
     );
   });
 
   it('applies the defaults', () => {
-    const config = loadRealtimeConfig({
+    const config = loadTurnWorkerConfig({
       CONNECTIONS_TABLE: 'connections',
       IMAGES_BUCKET: 'images',
       AGENT_RUNTIME_ARN: 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/agent-abc',
@@ -31,9 +31,33 @@ describe('loadRealtimeConfig', () => {
       AWS_REGION: 'us-east-1',
       CONNECTION_TTL_SECONDS: 7500,
       IMAGE_URL_TTL_SECONDS: 3600,
-      MAX_FRAME_BYTES: 32768,
+      AGENT_TIMEOUT_MS: 600_000,
+      TURN_LEASE_SECONDS: 660,
       S3_FORCE_PATH_STYLE: false,
     });
+  });
+
+  it('refuses a turn lease no longer than the agent timeout (two turns of a session could overlap)', () => {
+    expect(() =>
+      loadTurnWorkerConfig({
+        CONNECTIONS_TABLE: 'connections',
+        IMAGES_BUCKET: 'images',
+        AGENT_URL: 'http://127.0.0.1:8080',
+        AGENT_TIMEOUT_MS: '600000',
+        TURN_LEASE_SECONDS: '600',
+      }),
+    ).toThrow(/TURN_LEASE_SECONDS: must be longer than AGENT_TIMEOUT_MS/);
+  });
+});
+
+describe('loadDefaultRouteConfig', () => {
+  it('requires the worker function and applies the defaults', () => {
+    expect(() => loadDefaultRouteConfig({ CONNECTIONS_TABLE: 'connections' })).toThrow(
+      /TURN_WORKER_FUNCTION:/,
+    );
+    expect(
+      loadDefaultRouteConfig({ CONNECTIONS_TABLE: 'connections', TURN_WORKER_FUNCTION: 'turn-worker' }),
+    ).toMatchObject({ MAX_FRAME_BYTES: 32768, TURN_LEASE_SECONDS: 660, AWS_REGION: 'us-east-1' });
   });
 });
 

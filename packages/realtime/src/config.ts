@@ -15,8 +15,28 @@ export const ConnectionsEnv = z.object({
 });
 export type ConnectionsConfig = z.infer<typeof ConnectionsEnv>;
 
-/** Env of the $default (agent) Lambda. */
-export const RealtimeEnv = ConnectionsEnv.extend({
+/**
+ * How long a turn may hold its session (seconds). It must outlast the worker function's timeout,
+ * so a turn that is still running is never overlapped; the CDK stack sets it from that timeout.
+ */
+const TurnLeaseSeconds = positiveInt(11 * 60);
+
+/** Env of the `$default` Lambda: accepts a turn and hands it to the worker. */
+export const DefaultRouteEnv = ConnectionsEnv.extend({
+  /** Name or ARN of the turn worker function, invoked asynchronously. */
+  TURN_WORKER_FUNCTION: z.string().min(1).max(256),
+  TURN_LEASE_SECONDS: TurnLeaseSeconds,
+  MAX_FRAME_BYTES: positiveInt(MAX_FRAME_BYTES),
+  /** Local engines only: the Lambda Invoke endpoint (the local host's stand-in). */
+  LAMBDA_ENDPOINT: optionalUrl,
+  /** Management API endpoint override (the local host); in the cloud it comes from the event. */
+  WEBSOCKET_CALLBACK_URL: optionalUrl,
+});
+export type DefaultRouteConfig = z.infer<typeof DefaultRouteEnv>;
+
+/** Env of the turn worker Lambda: runs the agent turn and posts its frames. */
+export const TurnWorkerEnv = ConnectionsEnv.extend({
+  TURN_LEASE_SECONDS: TurnLeaseSeconds,
   IMAGES_BUCKET: z.string().min(3).max(63),
   S3_ENDPOINT: optionalUrl,
   S3_FORCE_PATH_STYLE: z
@@ -32,7 +52,6 @@ export const RealtimeEnv = ConnectionsEnv.extend({
   AGENT_URL: optionalUrl,
   AGENT_TIMEOUT_MS: positiveInt(10 * 60 * 1000),
   PROGRESS_INTERVAL_MS: positiveInt(3000),
-  MAX_FRAME_BYTES: positiveInt(MAX_FRAME_BYTES),
   /** Management API endpoint override (the local host); in the cloud it comes from the event. */
   WEBSOCKET_CALLBACK_URL: optionalUrl,
 }).superRefine((env, ctx) => {
@@ -43,8 +62,15 @@ export const RealtimeEnv = ConnectionsEnv.extend({
       message: 'set AGENT_RUNTIME_ARN (AgentCore) or AGENT_URL (HTTP /invocations)',
     });
   }
+  if (env.AGENT_TIMEOUT_MS >= env.TURN_LEASE_SECONDS * 1000) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TURN_LEASE_SECONDS'],
+      message: 'must be longer than AGENT_TIMEOUT_MS, or a second turn could start while one still runs',
+    });
+  }
 });
-export type RealtimeConfig = z.infer<typeof RealtimeEnv>;
+export type TurnWorkerConfig = z.infer<typeof TurnWorkerEnv>;
 
 function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.infer<T> {
   const result = schema.safeParse(env);
@@ -59,10 +85,19 @@ export function loadConnectionsConfig(env: Record<string, string | undefined>): 
 }
 
 /**
- * Parses the agent route's env once; the error names every wrong variable.
+ * Parses the `$default` route's env once; the error names every wrong variable.
  *
- * @example loadRealtimeConfig(process.env).IMAGES_BUCKET
+ * @example loadDefaultRouteConfig(process.env).TURN_WORKER_FUNCTION
  */
-export function loadRealtimeConfig(env: Record<string, string | undefined>): RealtimeConfig {
-  return parseEnv(RealtimeEnv, env);
+export function loadDefaultRouteConfig(env: Record<string, string | undefined>): DefaultRouteConfig {
+  return parseEnv(DefaultRouteEnv, env);
+}
+
+/**
+ * Parses the turn worker's env once; the error names every wrong variable.
+ *
+ * @example loadTurnWorkerConfig(process.env).IMAGES_BUCKET
+ */
+export function loadTurnWorkerConfig(env: Record<string, string | undefined>): TurnWorkerConfig {
+  return parseEnv(TurnWorkerEnv, env);
 }

@@ -1,147 +1,181 @@
 import { describe, expect, it } from 'vitest';
 import { buildMessageEvent } from '../test/events.ts';
-import { agentReply, TINY_PNG_BASE64 } from '../test/fake-agent.ts';
 import { createMemoryConnectionStore } from './adapters/memory-connection-store.ts';
+import { createMemoryTurnRegistry } from './adapters/memory-turn-registry.ts';
 import { createDefaultHandler, type DefaultHandlerDeps } from './default-handler.ts';
 import { silentLogger } from './logger.ts';
-import { AgentOutput, MAX_PROMPT_CHARS, type ServerMessage } from './messages.ts';
-import type { AgentInvoker, InvokeAgentParameters, PutImageParameters } from './ports.ts';
+import { MAX_PROMPT_CHARS, type ServerMessage } from './messages.ts';
+import type { TurnDispatcher } from './ports.ts';
 import { RealtimeError } from './realtime-error.ts';
+import type { TurnEvent } from './turn-event.ts';
 
 const CONNECTION_ID = 'Vv0bJdQxoAMCKzQ=';
 const NOW = 1_795_584_000_000;
+const TARGET = {
+  connectionId: CONNECTION_ID,
+  domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
+  stage: 'prod',
+};
 
 function frame(prompt: string, sessionId = 'test-session') {
   return JSON.stringify({ input: { prompt }, session_id: sessionId });
 }
 
-async function buildDeps(overrides: { agent?: AgentInvoker; goneAfter?: number; registered?: boolean } = {}) {
-  const clock = { now: () => NOW };
+async function buildDeps(
+  overrides: { dispatcher?: TurnDispatcher; gone?: boolean; registered?: boolean; now?: () => number } = {},
+) {
+  const clock = { now: overrides.now ?? (() => NOW) };
   const connections = createMemoryConnectionStore(clock);
   if (overrides.registered !== false) {
-    await connections.put({
-      connectionId: CONNECTION_ID,
-      connectedAt: NOW,
-      ttl: NOW / 1000 + 60,
-      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-      stage: 'prod',
-    });
+    await connections.put({ ...TARGET, connectedAt: NOW, ttl: NOW / 1000 + 3600 });
   }
+  const turns = createMemoryTurnRegistry({ leaseSeconds: 660 });
   const sent: ServerMessage[] = [];
-  const uploads: PutImageParameters[] = [];
-  const invocations: Omit<InvokeAgentParameters, 'signal'>[] = [];
-  const agent: AgentInvoker = overrides.agent ?? {
-    async invoke({ prompt, sessionId }) {
-      invocations.push({ prompt, sessionId });
-      return AgentOutput.parse(agentReply().output);
-    },
-  };
+  const dispatched: TurnEvent[] = [];
+  let ids = 0;
   const deps: DefaultHandlerDeps = {
     connections,
-    agent: {
-      invoke: (params) => {
-        if (overrides.agent) invocations.push({ prompt: params.prompt, sessionId: params.sessionId });
-        return agent.invoke(params);
-      },
-    },
-    images: {
-      async put(params) {
-        uploads.push(params);
-        return { url: `https://images.example/${params.key}?X-Amz-Signature=abc` };
+    turns,
+    dispatcher: overrides.dispatcher ?? {
+      async dispatch(event) {
+        dispatched.push(event);
       },
     },
     messenger: {
       async send(target, message) {
-        expect(target).toStrictEqual({
-          connectionId: CONNECTION_ID,
-          domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-          stage: 'prod',
-        });
-        if (overrides.goneAfter !== undefined && sent.length >= overrides.goneAfter) return false;
+        expect(target).toStrictEqual(TARGET);
+        if (overrides.gone) return false;
         sent.push(message);
         return true;
       },
     },
     clock,
     logger: silentLogger,
-    settings: { maxFrameBytes: 32 * 1024, progressIntervalMs: 10, agentTimeoutMs: 5_000 },
+    newTurnId: () => `00000000-0000-4000-8000-00000000000${++ids}`,
+    settings: { maxFrameBytes: 32 * 1024 },
   };
-  return { deps, sent, uploads, invocations };
+  return { deps, sent, dispatched, turns };
 }
 
 describe('createDefaultHandler', () => {
   describe('when the frame is a valid prompt', () => {
-    it('sends processing, invokes the agent once, offloads the image and sends complete', async () => {
-      const { deps, sent, uploads, invocations } = await buildDeps();
+    it('records the turn, answers processing and hands the turn to the worker, without running it', async () => {
+      const { deps, sent, dispatched, turns } = await buildDeps();
       const result = await createDefaultHandler(deps)(
         buildMessageEvent(frame('a futuristic city at sunset')),
       );
 
-      expect(result).toStrictEqual({ statusCode: 200, body: 'ok' });
-      expect(invocations).toStrictEqual([
-        { prompt: 'a futuristic city at sunset', sessionId: 'test-session' },
+      expect(result).toStrictEqual({ statusCode: 200, body: 'accepted' });
+      expect(sent).toStrictEqual([{ type: 'processing', sessionId: 'test-session' }]);
+      expect(dispatched).toStrictEqual([
+        {
+          kind: 'agent_turn',
+          turnId: '00000000-0000-4000-8000-000000000001',
+          sessionId: 'test-session',
+          prompt: 'a futuristic city at sunset',
+          connection: TARGET,
+          acceptedAt: NOW,
+        },
       ]);
-      expect(uploads).toHaveLength(1);
-      expect(uploads[0]?.key).toBe('sessions/test-session/img-1.png');
-      expect(uploads[0]?.contentType).toBe('image/png');
-      expect(Buffer.from(uploads[0]?.body ?? []).toString('base64')).toBe(TINY_PNG_BASE64);
-      const expected = agentReply().output;
+      expect(turns.records.get('test-session')).toStrictEqual({
+        turnId: '00000000-0000-4000-8000-000000000001',
+        state: 'queued',
+        ttl: NOW / 1000 + 660,
+      });
+    });
+  });
+
+  describe('when a turn of the same session is still in flight', () => {
+    it('answers turn_in_progress and starts nothing, however often the message is repeated', async () => {
+      const { deps, sent, dispatched } = await buildDeps();
+      const handler = createDefaultHandler(deps);
+      await handler(buildMessageEvent(frame('generate an image of a lighthouse')));
+      const again = await Promise.all(
+        [1, 2, 3].map(() => handler(buildMessageEvent(frame('generate an image of a lighthouse')))),
+      );
+
+      expect(again).toStrictEqual(Array(3).fill({ statusCode: 400, body: 'turn_in_progress' }));
+      expect(dispatched).toHaveLength(1);
+      expect(sent.slice(1).map((m) => m.type === 'error' && m.code)).toStrictEqual(
+        Array(3).fill('turn_in_progress'),
+      );
+      expect(sent[1]).toMatchObject({
+        sessionId: 'test-session',
+        message: expect.stringContaining('nothing was started'),
+      });
+    });
+
+    it('still accepts a turn of another session', async () => {
+      const { deps, dispatched } = await buildDeps();
+      const handler = createDefaultHandler(deps);
+      await handler(buildMessageEvent(frame('one', 'session-a')));
+      expect(await handler(buildMessageEvent(frame('two', 'session-b')))).toStrictEqual({
+        statusCode: 200,
+        body: 'accepted',
+      });
+      expect(dispatched.map((e) => e.sessionId)).toStrictEqual(['session-a', 'session-b']);
+    });
+
+    it('accepts a new turn once the old record has outlived its lease (a worker that died)', async () => {
+      let now = NOW;
+      const { deps, dispatched } = await buildDeps({ now: () => now });
+      const handler = createDefaultHandler(deps);
+      await handler(buildMessageEvent(frame('one')));
+      now += 659_000;
+      expect((await handler(buildMessageEvent(frame('two')))).body).toBe('turn_in_progress');
+      now += 1_000;
+      expect((await handler(buildMessageEvent(frame('three')))).body).toBe('accepted');
+      expect(dispatched.map((e) => e.prompt)).toStrictEqual(['one', 'three']);
+    });
+  });
+
+  describe('when the worker cannot be started', () => {
+    it('answers agent_unavailable and frees the session for a retry', async () => {
+      let fail = true;
+      const dispatched: TurnEvent[] = [];
+      const { deps, sent, turns } = await buildDeps({
+        dispatcher: {
+          async dispatch(event) {
+            if (fail) {
+              throw new RealtimeError(
+                'agent_unavailable',
+                'The agent could not be started; try again shortly.',
+              );
+            }
+            dispatched.push(event);
+          },
+        },
+      });
+      const handler = createDefaultHandler(deps);
+      expect(await handler(buildMessageEvent(frame('hi')))).toStrictEqual({
+        statusCode: 500,
+        body: 'agent_unavailable',
+      });
       expect(sent).toStrictEqual([
         { type: 'processing', sessionId: 'test-session' },
         {
-          type: 'complete',
+          type: 'error',
+          code: 'agent_unavailable',
+          message: 'The agent could not be started; try again shortly.',
           sessionId: 'test-session',
-          response: {
-            output: {
-              ...expected,
-              images: {
-                'img-1': 'https://images.example/sessions/test-session/img-1.png?X-Amz-Signature=abc',
-              },
-            },
-          },
         },
       ]);
+      expect(turns.records.size).toBe(0);
+      fail = false;
+      expect((await handler(buildMessageEvent(frame('hi')))).body).toBe('accepted');
+      expect(dispatched).toHaveLength(1);
     });
+  });
 
-    it('sends progress while the agent works, and none after complete', async () => {
-      const slowAgent: AgentInvoker = {
-        async invoke() {
-          await new Promise((r) => setTimeout(r, 80));
-          return AgentOutput.parse(agentReply({ images: {} }).output);
-        },
-      };
-      const { deps, sent } = await buildDeps({ agent: slowAgent });
-      await createDefaultHandler(deps)(buildMessageEvent(frame('hello')));
-      await new Promise((r) => setTimeout(r, 40));
-
-      const types = sent.map((m) => m.type);
-      expect(types[0]).toBe('processing');
-      expect(types.filter((t) => t === 'progress').length).toBeGreaterThanOrEqual(2);
-      expect(types.at(-1)).toBe('complete');
-      expect(types.indexOf('complete')).toBe(types.length - 1);
-    });
-
-    it('passes http(s) image URLs through and drops anything that is not an image', async () => {
-      const agent: AgentInvoker = {
-        async invoke() {
-          return AgentOutput.parse(
-            agentReply({
-              images: {
-                a: 'https://cdn.example/a.png',
-                b: 'javascript:alert(1)',
-                c: 'data:text/html;base64,PGgxPg==',
-              },
-            }).output,
-          );
-        },
-      };
-      const { deps, sent, uploads } = await buildDeps({ agent });
-      await createDefaultHandler(deps)(buildMessageEvent(frame('hello')));
-      const complete = sent.find((m) => m.type === 'complete');
-      expect(uploads).toStrictEqual([]);
-      expect(complete?.type === 'complete' && complete.response.output.images).toStrictEqual({
-        a: 'https://cdn.example/a.png',
+  describe('when the client is gone before the turn starts', () => {
+    it('starts nothing and frees the session', async () => {
+      const { deps, dispatched, turns } = await buildDeps({ gone: true });
+      expect(await createDefaultHandler(deps)(buildMessageEvent(frame('hi')))).toStrictEqual({
+        statusCode: 200,
+        body: 'client_gone',
       });
+      expect(dispatched).toStrictEqual([]);
+      expect(turns.records.size).toBe(0);
     });
   });
 
@@ -164,32 +198,34 @@ describe('createDefaultHandler', () => {
         'invalid_message',
       ],
       ['a session id with a slash', frame('hi', '../other-session'), false, 'invalid_message'],
+      ['a session id with a #', frame('hi', 'turn#x'), false, 'invalid_message'],
       ['an oversized prompt', frame('x'.repeat(MAX_PROMPT_CHARS + 1)), false, 'prompt_too_long'],
       ['larger than a frame', frame('x'.repeat(40 * 1024)), false, 'frame_too_large'],
       ['binary', Buffer.from(frame('hi')).toString('base64'), true, 'binary_not_supported'],
     ];
     for (const [name, body, binary, code] of cases) {
-      it(`answers ${code} for ${name}, without invoking the agent`, async () => {
-        const { deps, sent, invocations } = await buildDeps();
+      it(`answers ${code} for ${name}, without starting a turn`, async () => {
+        const { deps, sent, dispatched, turns } = await buildDeps();
         const result = await createDefaultHandler(deps)(buildMessageEvent(body, { isBase64Encoded: binary }));
         expect(result).toStrictEqual({ statusCode: 400, body: code });
-        expect(invocations).toStrictEqual([]);
+        expect(dispatched).toStrictEqual([]);
+        expect(turns.records.size).toBe(0);
         expect(sent).toHaveLength(1);
         expect(sent[0]).toMatchObject({ type: 'error', code });
       });
     }
 
     it('accepts a prompt of exactly the maximum length', async () => {
-      const { deps, invocations } = await buildDeps();
+      const { deps, dispatched } = await buildDeps();
       await createDefaultHandler(deps)(buildMessageEvent(frame('y'.repeat(MAX_PROMPT_CHARS))));
-      expect(invocations).toHaveLength(1);
+      expect(dispatched).toHaveLength(1);
     });
 
     it('refuses a connection that $connect never registered (or whose TTL passed)', async () => {
-      const { deps, sent, invocations } = await buildDeps({ registered: false });
+      const { deps, sent, dispatched } = await buildDeps({ registered: false });
       const result = await createDefaultHandler(deps)(buildMessageEvent(frame('hi')));
       expect(result.statusCode).toBe(400);
-      expect(invocations).toStrictEqual([]);
+      expect(dispatched).toStrictEqual([]);
       expect(sent).toStrictEqual([
         {
           type: 'error',
@@ -211,81 +247,28 @@ describe('createDefaultHandler', () => {
     });
   });
 
-  describe('when the agent fails', () => {
-    it('forwards a RealtimeError code and message', async () => {
-      const agent: AgentInvoker = {
-        async invoke() {
-          throw new RealtimeError(
-            'agent_unavailable',
-            'The agent is not reachable right now; try again shortly.',
-          );
-        },
+  describe('when the turn table fails', () => {
+    it('hides the error behind internal_error with no stack trace and starts nothing', async () => {
+      const { deps, sent, dispatched } = await buildDeps();
+      deps.turns = {
+        begin: () =>
+          Promise.reject(new Error('ProvisionedThroughputExceededException at /var/task/index.js:12')),
+        start: async () => false,
+        finish: async () => {},
       };
-      const { deps, sent } = await buildDeps({ agent });
-      const result = await createDefaultHandler(deps)(buildMessageEvent(frame('hi')));
-      expect(result).toStrictEqual({ statusCode: 500, body: 'agent_unavailable' });
-      expect(sent.at(-1)).toStrictEqual({
-        type: 'error',
-        code: 'agent_unavailable',
-        message: 'The agent is not reachable right now; try again shortly.',
-        sessionId: 'test-session',
+      expect(await createDefaultHandler(deps)(buildMessageEvent(frame('hi')))).toStrictEqual({
+        statusCode: 500,
+        body: 'internal_error',
       });
-    });
-
-    it('hides unknown errors behind internal_error with no stack trace', async () => {
-      const agent: AgentInvoker = {
-        async invoke() {
-          throw new TypeError('secret internals at /var/task/index.js:12');
+      expect(dispatched).toStrictEqual([]);
+      expect(sent).toStrictEqual([
+        {
+          type: 'error',
+          code: 'internal_error',
+          message: 'Something went wrong on our side; please try again.',
+          sessionId: 'test-session',
         },
-      };
-      const { deps, sent } = await buildDeps({ agent });
-      await createDefaultHandler(deps)(buildMessageEvent(frame('hi')));
-      const last = sent.at(-1);
-      expect(last).toStrictEqual({
-        type: 'error',
-        code: 'internal_error',
-        message: 'Something went wrong on our side; please try again.',
-        sessionId: 'test-session',
-      });
-      expect(JSON.stringify(sent)).not.toContain('/var/task');
-    });
-  });
-
-  describe('when sending one progress frame fails', () => {
-    it('still delivers complete', async () => {
-      const slowAgent: AgentInvoker = {
-        async invoke() {
-          await new Promise((r) => setTimeout(r, 60));
-          return AgentOutput.parse(agentReply({ images: {} }).output);
-        },
-      };
-      const { deps, sent } = await buildDeps({ agent: slowAgent });
-      let failed = false;
-      const send = deps.messenger.send;
-      deps.messenger = {
-        async send(target, message) {
-          if (message.type === 'progress' && !failed) {
-            failed = true;
-            throw new Error('socket hang up');
-          }
-          return send(target, message);
-        },
-      };
-      const result = await createDefaultHandler(deps)(buildMessageEvent(frame('hello')));
-      expect(failed).toBe(true);
-      expect(result.statusCode).toBe(200);
-      expect(sent.at(-1)?.type).toBe('complete');
-    });
-  });
-
-  describe('when the client disconnects in the middle of a turn', () => {
-    it('finishes the turn once, stops sending, and never invokes the agent again', async () => {
-      const { deps, sent, invocations, uploads } = await buildDeps({ goneAfter: 1 });
-      const result = await createDefaultHandler(deps)(buildMessageEvent(frame('generate an image')));
-      expect(result.statusCode).toBe(200);
-      expect(invocations).toHaveLength(1);
-      expect(uploads).toHaveLength(1);
-      expect(sent).toStrictEqual([{ type: 'processing', sessionId: 'test-session' }]);
+      ]);
     });
   });
 });

@@ -1,8 +1,14 @@
 import { z } from 'zod';
 import { describe, WebsocketRequestContext, type WebsocketRouteHandler } from './connect-handler.ts';
-import { ClientMessage, type ErrorCode, type ServerMessage } from './messages.ts';
-import { offloadImages } from './offload-images.ts';
-import type { AgentInvoker, ClientMessenger, Clock, ConnectionStore, ImageStore, Logger } from './ports.ts';
+import { ClientMessage, type ErrorCode } from './messages.ts';
+import type {
+  ClientMessenger,
+  Clock,
+  ConnectionStore,
+  Logger,
+  TurnDispatcher,
+  TurnRegistry,
+} from './ports.ts';
 import { RealtimeError } from './realtime-error.ts';
 
 const MessageEvent = z.looseObject({
@@ -13,16 +19,13 @@ const MessageEvent = z.looseObject({
 
 export interface DefaultHandlerDeps {
   connections: ConnectionStore;
-  agent: AgentInvoker;
-  images: ImageStore;
+  turns: TurnRegistry;
+  dispatcher: TurnDispatcher;
   messenger: ClientMessenger;
   clock: Clock;
   logger: Logger;
-  settings: {
-    maxFrameBytes: number;
-    progressIntervalMs: number;
-    agentTimeoutMs: number;
-  };
+  newTurnId: () => string;
+  settings: { maxFrameBytes: number };
 }
 
 /** Errors caused by what the client sent: the handler answers 400 for these, 500 for the rest. */
@@ -33,13 +36,16 @@ const CLIENT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'invalid_message',
   'prompt_too_long',
   'connection_not_registered',
+  'turn_in_progress',
 ]);
 
 /**
- * `$default` (the agent route): validates `{"input":{"prompt"},"session_id"}`, answers `processing`,
- * invokes the agent once while sending `progress` frames, moves images to the image store and sends
- * `complete`. Every failure becomes `{"type":"error","code","message"}`; stacks stay in the logs.
- * The agent is never invoked twice for one frame, so a lost client cannot cause a second payment.
+ * `$default` (the agent route) only accepts a turn; the turn worker runs it. It validates
+ * `{"input":{"prompt"},"session_id"}`, records the session's in-flight turn with a conditional write
+ * (a second message while one runs gets `turn_in_progress` and starts nothing, so nothing is paid
+ * twice), answers `processing` and hands the turn to the worker with an asynchronous invoke. It
+ * returns in milliseconds, far inside API Gateway's 29 s integration timeout; `progress` and
+ * `complete` come from the worker. Every failure becomes `{"type":"error","code","message"}`.
  *
  * @example export const handler = createDefaultHandler(deps);
  */
@@ -53,26 +59,7 @@ export function createDefaultHandler(deps: DefaultHandlerDeps): WebsocketRouteHa
     const { requestContext: ctx, body, isBase64Encoded } = parsedEvent.data;
     const target = { connectionId: ctx.connectionId, domainName: ctx.domainName, stage: ctx.stage };
 
-    // Frames go out strictly in order (a late `progress` must never follow `complete`), and stop once
-    // the client is gone; the turn itself still completes.
-    let clientGone = false;
-    let queue: Promise<void> = Promise.resolve();
-    const reply = (message: ServerMessage): Promise<void> => {
-      const sent = queue.then(async () => {
-        if (clientGone) return;
-        const delivered = await deps.messenger.send(target, message);
-        if (!delivered) {
-          clientGone = true;
-          deps.logger.warn('client_gone', { connectionId: ctx.connectionId, dropped: message.type });
-        }
-      });
-      // A failed send fails only its own caller; later frames still go out, in order.
-      queue = sent.catch(() => {});
-      return sent;
-    };
-
     let sessionId: string | undefined;
-    const started = deps.clock.now();
     try {
       const message = parseClientFrame(body, isBase64Encoded ?? false, deps.settings.maxFrameBytes);
       sessionId = message.session_id;
@@ -80,38 +67,51 @@ export function createDefaultHandler(deps: DefaultHandlerDeps): WebsocketRouteHa
       if (!connection) {
         throw new RealtimeError('connection_not_registered', 'This connection is not registered; reconnect.');
       }
-      await reply({ type: 'processing', sessionId });
-
-      const currentSession = sessionId;
-      const timer = setInterval(() => {
-        reply({ type: 'progress', sessionId: currentSession, elapsedMs: deps.clock.now() - started }).catch(
-          (error: unknown) => deps.logger.warn('progress_send_failed', { error: describe(error) }),
-        );
-      }, deps.settings.progressIntervalMs);
-      let output: Awaited<ReturnType<AgentInvoker['invoke']>>;
-      try {
-        output = await deps.agent.invoke({
-          prompt: message.input.prompt,
-          sessionId,
-          signal: AbortSignal.timeout(deps.settings.agentTimeoutMs),
-        });
-      } finally {
-        clearInterval(timer);
-      }
-      const delivered = await offloadImages(output, sessionId, deps);
-      await reply({ type: 'complete', sessionId, response: { output: delivered } });
-      deps.logger.info('turn_complete', {
-        connectionId: ctx.connectionId,
+      const turnId = deps.newTurnId();
+      const acceptedAt = deps.clock.now();
+      const begun = await deps.turns.begin({
         sessionId,
-        ms: deps.clock.now() - started,
-        images: Object.keys(delivered.images ?? {}).length,
-        payments: delivered.payments?.length ?? 0,
-        delivered: !clientGone,
+        turnId,
+        connectionId: ctx.connectionId,
+        nowMs: acceptedAt,
       });
-      return { statusCode: 200, body: 'ok' };
+      if (!begun) {
+        throw new RealtimeError(
+          'turn_in_progress',
+          'The agent is still working on an earlier message of this session; nothing was started. Wait for its answer (or ask for your wallet details afterwards) before sending again.',
+        );
+      }
+      let dispatched = false;
+      try {
+        if (!(await deps.messenger.send(target, { type: 'processing', sessionId }))) {
+          // Gone before the turn started: nothing was run, nothing was paid.
+          deps.logger.warn('client_gone', { connectionId: ctx.connectionId, dropped: 'processing' });
+          return { statusCode: 200, body: 'client_gone' };
+        }
+        await deps.dispatcher.dispatch({
+          kind: 'agent_turn',
+          turnId,
+          sessionId,
+          prompt: message.input.prompt,
+          connection: target,
+          acceptedAt,
+        });
+        dispatched = true;
+      } finally {
+        if (!dispatched) {
+          // The worker never got the turn (or never will run it: its start needs this record).
+          await deps.turns
+            .finish({ sessionId, turnId })
+            .catch((error: unknown) =>
+              deps.logger.error('turn_release_failed', { sessionId, turnId, error: describe(error) }),
+            );
+        }
+      }
+      deps.logger.info('turn_accepted', { connectionId: ctx.connectionId, sessionId, turnId });
+      return { statusCode: 200, body: 'accepted' };
     } catch (error) {
       const { code, message } = toClientError(error);
-      deps.logger[CLIENT_ERRORS.has(code) ? 'warn' : 'error']('turn_failed', {
+      deps.logger[CLIENT_ERRORS.has(code) ? 'warn' : 'error']('turn_refused', {
         connectionId: ctx.connectionId,
         sessionId,
         code,
@@ -119,7 +119,12 @@ export function createDefaultHandler(deps: DefaultHandlerDeps): WebsocketRouteHa
         cause: error instanceof Error && error.cause !== undefined ? describe(error.cause) : undefined,
       });
       try {
-        await reply({ type: 'error', code, message, ...(sessionId ? { sessionId } : {}) });
+        await deps.messenger.send(target, {
+          type: 'error',
+          code,
+          message,
+          ...(sessionId ? { sessionId } : {}),
+        });
       } catch (sendError) {
         deps.logger.warn('error_send_failed', { connectionId: ctx.connectionId, error: describe(sendError) });
       }
@@ -162,7 +167,7 @@ export function parseClientFrame(
   return parsed.data;
 }
 
-function toClientError(error: unknown): { code: ErrorCode; message: string } {
+export function toClientError(error: unknown): { code: ErrorCode; message: string } {
   if (error instanceof RealtimeError) return { code: error.code, message: error.message };
   return { code: 'internal_error', message: 'Something went wrong on our side; please try again.' };
 }

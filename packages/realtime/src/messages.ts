@@ -1,7 +1,15 @@
 import { z } from 'zod';
+import { RealtimeError } from './realtime-error.ts';
 
-/** API Gateway WebSocket frames are at most 32 KiB; a client message must fit in one frame. */
+/**
+ * API Gateway WebSocket limits (no increase possible): a frame is at most 32 KiB and a message at
+ * most 128 KiB; a larger inbound frame or message closes the connection with 1009, and
+ * PostToConnection refuses more than 128 KiB (PayloadTooLargeException).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ * A client message must fit in one frame.
+ */
 export const MAX_FRAME_BYTES = 32 * 1024;
+export const MAX_MESSAGE_BYTES = 128 * 1024;
 export const MAX_PROMPT_CHARS = 1024;
 
 /** Session ids become S3 key prefixes and AgentCore session ids, so their alphabet is kept small. */
@@ -71,11 +79,13 @@ export const ERROR_CODES = [
   'invalid_message',
   'prompt_too_long',
   'connection_not_registered',
+  'turn_in_progress',
   'agent_unavailable',
   'agent_timeout',
   'agent_error',
   'agent_invalid_response',
   'image_upload_failed',
+  'response_too_large',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -85,3 +95,15 @@ export type ServerMessage =
   | { type: 'progress'; sessionId: string; elapsedMs: number }
   | { type: 'complete'; sessionId: string; response: { output: AgentOutput } }
   | { type: 'error'; code: ErrorCode; message: string; sessionId?: string };
+
+/** Serialises a server frame; throws `response_too_large` rather than exceed PostToConnection's 128 KiB. */
+export function encodeServerMessage(message: ServerMessage): Uint8Array {
+  const data = new TextEncoder().encode(JSON.stringify(message));
+  if (data.byteLength > MAX_MESSAGE_BYTES) {
+    throw new RealtimeError(
+      'response_too_large',
+      `The answer (${Math.ceil(data.byteLength / 1024)} KiB) is larger than a WebSocket message may be (${MAX_MESSAGE_BYTES / 1024} KiB).`,
+    );
+  }
+  return data;
+}

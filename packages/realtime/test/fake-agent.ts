@@ -46,7 +46,7 @@ export function agentReply(overrides: Record<string, unknown> = {}) {
 }
 
 export async function startFakeAgent(
-  options: { delayMs?: number; status?: number; reply?: () => unknown; raw?: string } = {},
+  options: { delayMs?: number; status?: number; reply?: (body: unknown) => unknown; raw?: string } = {},
 ) {
   const invocations: FakeAgentInvocation[] = [];
   let completed = 0;
@@ -54,11 +54,12 @@ export async function startFakeAgent(
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
-    invocations.push({ body: JSON.parse(text || 'null'), headers: req.headers });
+    const body: unknown = JSON.parse(text || 'null');
+    invocations.push({ body, headers: req.headers });
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     completed += 1;
     res.writeHead(options.status ?? 200, { 'content-type': 'application/json' });
-    res.end(options.raw ?? JSON.stringify(options.reply ? options.reply() : agentReply()));
+    res.end(options.raw ?? JSON.stringify(options.reply ? options.reply(body) : agentReply()));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
   const { port } = server.address() as AddressInfo;

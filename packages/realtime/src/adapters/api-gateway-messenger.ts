@@ -4,11 +4,13 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { encodeServerMessage } from '../messages.ts';
 import type { ClientMessenger, MessageTarget } from '../ports.ts';
 
 /**
  * Sends frames with the API Gateway Management API (`POST @connections/{id}`). The endpoint is
- * `https://<domainName>/<stage>` from the event, or a fixed callback URL (the local host).
+ * `https://<domainName>/<stage>` from the event, or a fixed callback URL (the local host). A frame
+ * over 128 KiB is never sent: it throws `response_too_large` (PostToConnection would refuse it).
  */
 export function createApiGatewayMessenger(options: {
   callbackUrl?: string | undefined;
@@ -26,12 +28,10 @@ export function createApiGatewayMessenger(options: {
   };
   return {
     async send(target, message) {
+      const data = encodeServerMessage(message);
       try {
         await clientFor(target).send(
-          new PostToConnectionCommand({
-            ConnectionId: target.connectionId,
-            Data: new TextEncoder().encode(JSON.stringify(message)),
-          }),
+          new PostToConnectionCommand({ ConnectionId: target.connectionId, Data: data }),
         );
         return true;
       } catch (error) {

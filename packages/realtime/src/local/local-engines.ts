@@ -4,7 +4,14 @@ import { timingSafeEqual } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import dynalite from 'dynalite';
@@ -28,6 +35,9 @@ async function closeServer(server: Server): Promise<void> {
 /**
  * dynalite (an in-process DynamoDB engine) persisted under `directory`, with the connections table
  * created if missing. dynalite has no TTL, which the connection store's read-side check covers.
+ * Turn records (`turn#<session>`) left by a previous run are removed: the local worker runs inside
+ * the host, so a host that is starting runs no turn, and a turn cut off by Ctrl-C must not hold its
+ * session until the lease runs out.
  */
 export async function startLocalConnectionsTable(options: {
   directory: string;
@@ -42,6 +52,7 @@ export async function startLocalConnectionsTable(options: {
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  let created = false;
   try {
     await client.send(
       new CreateTableCommand({
@@ -51,10 +62,36 @@ export async function startLocalConnectionsTable(options: {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    created = true;
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) {
+      client.destroy();
       await closeServer(server);
       throw error;
+    }
+  }
+  try {
+    // A table created just now holds nothing (and dynalite may still report it as CREATING).
+    let startKey: Record<string, AttributeValue> | undefined;
+    while (!created) {
+      const page = await client.send(
+        new ScanCommand({
+          TableName: options.tableName,
+          FilterExpression: 'begins_with(connectionId, :turn)',
+          ExpressionAttributeValues: { ':turn': { S: 'turn#' } },
+          ProjectionExpression: 'connectionId',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.connectionId) {
+          await client.send(
+            new DeleteItemCommand({ TableName: options.tableName, Key: { connectionId: item.connectionId } }),
+          );
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+      if (!startKey) break;
     }
   } finally {
     client.destroy();

@@ -6,12 +6,13 @@ import {
   DeleteConnectionCommand,
   GetConnectionCommand,
   GoneException,
+  PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startFakeAgent, TINY_PNG_BASE64 } from '../../test/fake-agent.ts';
+import { agentReply, startFakeAgent, TINY_PNG_BASE64 } from '../../test/fake-agent.ts';
 import type { AgentOutput } from '../messages.ts';
 import { LOCAL_CREDENTIALS } from './local-engines.ts';
 import { type LocalWebSocketHost, startLocalWebSocketHost } from './start-local-websocket-host.ts';
@@ -152,7 +153,6 @@ describe('startLocalWebSocketHost', () => {
         ['{not json', 'invalid_json'],
         [{ input: { prompt: 'hi' } }, 'invalid_message'],
         [prompt('x'.repeat(1025)), 'prompt_too_long'],
-        [prompt('x'.repeat(33 * 1024)), 'frame_too_large'],
       ];
       for (const [frame, code] of cases) {
         client.send(frame);
@@ -160,6 +160,11 @@ describe('startLocalWebSocketHost', () => {
       }
       client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
       expect(await client.next('error')).toMatchObject({ code: 'binary_not_supported' });
+      // 40 KiB in frames of 20 KiB: a message API Gateway accepts, over our 32 KiB message limit.
+      const big = Buffer.from(JSON.stringify(prompt('x'.repeat(40 * 1024))));
+      client.socket.send(big.subarray(0, 20 * 1024), { binary: false, fin: false });
+      client.socket.send(big.subarray(20 * 1024), { binary: false, fin: true });
+      expect(await client.next('error')).toMatchObject({ type: 'error', code: 'frame_too_large' });
 
       client.send(prompt('still works?'));
       expect((await client.next('complete')).sessionId).toBe('test-session');
@@ -167,15 +172,108 @@ describe('startLocalWebSocketHost', () => {
       await client.closed;
     });
 
+    it('closes a socket that sends one frame over 32 KiB (1009), before the handler sees it', async () => {
+      const before = agent.invocations.length;
+      const client = await connect(host.url);
+      client.send(prompt('x'.repeat(33 * 1024)));
+      expect((await client.closed).code).toBe(1009);
+      expect(client.frames).toStrictEqual([]);
+      expect(agent.invocations.length).toBe(before);
+    });
+
     it('closes a socket that sends more than a 128 KiB message (1009) and stays up for others', async () => {
       const client = await connect(host.url);
-      client.send('x'.repeat(129 * 1024));
+      // In 30 KiB frames, so it is the message size that trips, not the frame size.
+      const message = Buffer.alloc(129 * 1024, 0x78);
+      for (let offset = 0; offset < message.length; offset += 30 * 1024) {
+        const end = Math.min(offset + 30 * 1024, message.length);
+        client.socket.send(message.subarray(offset, end), { binary: false, fin: end === message.length });
+      }
       expect((await client.closed).code).toBe(1009);
       const other = await connect(host.url);
       other.send(prompt('hello'));
       expect((await other.next('complete')).type).toBe('complete');
       other.socket.close();
       await other.closed;
+    });
+  });
+
+  describe('the same message sent again while its turn runs', () => {
+    it('is refused with turn_in_progress, runs the agent once, and the session is free right after complete', async () => {
+      const before = agent.invocations.length;
+      const client = await connect(host.url);
+      client.send(prompt('Generate an image of a red bicycle', 'repeat-session'));
+      client.send(prompt('Generate an image of a red bicycle', 'repeat-session'));
+      expect(await client.next('error')).toMatchObject({
+        code: 'turn_in_progress',
+        sessionId: 'repeat-session',
+      });
+      expect((await client.next('complete')).sessionId).toBe('repeat-session');
+      expect(agent.invocations.length - before).toBe(1);
+      // Answering `complete` at once, as a script would: the finished turn holds nothing.
+      client.send(prompt('What are my wallet details?', 'repeat-session'));
+      expect((await client.next('complete')).sessionId).toBe('repeat-session');
+      expect(client.frames.filter((f) => f.type === 'error')).toStrictEqual([]);
+      expect(agent.invocations.length - before).toBe(2);
+      client.socket.close();
+      await client.closed;
+    });
+  });
+
+  describe("a turn longer than API Gateway's integration timeout", () => {
+    it('is acknowledged at once and answered by the worker: processing, progress, complete, never the timeout frame', async () => {
+      const slowAgent = await startFakeAgent({ delayMs: 1_200 });
+      const strict = await startLocalWebSocketHost({
+        port: 0,
+        agentUrl: slowAgent.url,
+        dataDir: join(dataDir, 'strict'),
+        progressIntervalMs: 100,
+        integrationTimeoutMs: 300,
+      });
+      try {
+        const client = await connect(strict.url);
+        client.send(prompt('Generate an image of a slow sunrise', 'slow-session'));
+        await client.next('processing');
+        await client.next('progress');
+        expect((await client.next('complete')).sessionId).toBe('slow-session');
+        await new Promise((r) => setTimeout(r, 400)); // past the integration timeout of the last frame
+        expect(client.frames.filter((f) => f.type !== 'progress')).toStrictEqual([]);
+        expect(JSON.stringify(client.frames)).not.toContain('Endpoint request timed out');
+        expect(slowAgent.invocations).toHaveLength(1);
+        client.socket.close();
+        await client.closed;
+      } finally {
+        await strict.stop();
+        await slowAgent.stop();
+      }
+    });
+  });
+
+  describe('an answer larger than one WebSocket message (128 KiB)', () => {
+    it('is never sent; the client gets response_too_large', async () => {
+      const wordyAgent = await startFakeAgent({
+        reply: () =>
+          agentReply({ message: { role: 'assistant', content: [{ text: 'z'.repeat(130 * 1024) }] } }),
+      });
+      const other = await startLocalWebSocketHost({
+        port: 0,
+        agentUrl: wordyAgent.url,
+        dataDir: join(dataDir, 'wordy'),
+      });
+      try {
+        const client = await connect(other.url);
+        client.send(prompt('Tell me everything', 'wordy-session'));
+        expect(await client.next('error')).toMatchObject({
+          code: 'response_too_large',
+          sessionId: 'wordy-session',
+        });
+        expect(client.frames.filter((f) => f.type === 'complete')).toStrictEqual([]);
+        client.socket.close();
+        await client.closed;
+      } finally {
+        await other.stop();
+        await wordyAgent.stop();
+      }
     });
   });
 
@@ -189,7 +287,8 @@ describe('startLocalWebSocketHost', () => {
       await client.closed;
 
       await waitFor(async () => agent.completed() === agent.invocations.length);
-      await new Promise((r) => setTimeout(r, 300));
+      // The worker still stores the image and frees the session after the agent answered.
+      await waitFor(async () => (await turnRecords()).length === 0);
       expect(agent.invocations.length - before).toBe(1);
 
       const again = await connect(host.url);
@@ -224,6 +323,20 @@ describe('startLocalWebSocketHost', () => {
         }),
       );
       expect(await client.next('hello')).toStrictEqual({ type: 'hello' });
+      // Up to 128 KiB per message, delivered in frames of at most 32 KiB; more is refused with 413.
+      const large = JSON.stringify({ type: 'large', pad: 'p'.repeat(100 * 1024) });
+      await management.send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(large) }),
+      );
+      expect(JSON.stringify(await client.next('large'))).toBe(large);
+      await expect(
+        management.send(
+          new PostToConnectionCommand({
+            ConnectionId: connectionId,
+            Data: new TextEncoder().encode(JSON.stringify({ type: 'huge', pad: 'p'.repeat(128 * 1024) })),
+          }),
+        ),
+      ).rejects.toBeInstanceOf(PayloadTooLargeException);
 
       const info = await management.send(new GetConnectionCommand({ ConnectionId: connectionId }));
       expect(info.Identity?.SourceIp).toBe('127.0.0.1');
@@ -308,6 +421,14 @@ describe('startLocalWebSocketHost', () => {
 });
 
 async function tableIds(): Promise<string[]> {
+  return (await tableKeys()).filter((id) => !id.startsWith('turn#'));
+}
+
+async function turnRecords(): Promise<string[]> {
+  return (await tableKeys()).filter((id) => id.startsWith('turn#'));
+}
+
+async function tableKeys(): Promise<string[]> {
   const dynamo = new DynamoDBClient({
     endpoint: host.dynamoEndpoint,
     region: 'us-east-1',

@@ -3,19 +3,24 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { loadRealtimeConfig } from '../config.ts';
+import { loadDefaultRouteConfig, loadTurnWorkerConfig } from '../config.ts';
 import { createConnectHandler, describe } from '../connect-handler.ts';
-import { createConnectionsDeps, createDefaultDeps } from '../create-aws-deps.ts';
+import { createConnectionsDeps, createDefaultDeps, createTurnWorkerDeps } from '../create-aws-deps.ts';
 import { createDefaultHandler } from '../default-handler.ts';
 import { createDisconnectHandler } from '../disconnect-handler.ts';
 import { createJsonLogger, silentLogger } from '../logger.ts';
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES } from '../messages.ts';
 import type { Logger } from '../ports.ts';
+import { createTurnWorker, type TurnWorkerHandler } from '../turn-worker.ts';
+import { INTEGRATION_TIMEOUT_MS, runIntegration } from './api-gateway-integration.ts';
+import { createFrameSizeGuard } from './frame-size-guard.ts';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   startLocalConnectionsTable,
   startLocalS3,
 } from './local-engines.ts';
+import { startLocalLambda } from './local-lambda.ts';
 import {
   connectEvent,
   disconnectEvent,
@@ -24,10 +29,9 @@ import {
   newConnectionId,
 } from './websocket-events.ts';
 
-/** API Gateway's limits: 128 KiB per message (a frame is 32 KiB; the handler enforces that). */
-const MAX_MESSAGE_BYTES = 128 * 1024;
 const TABLE_NAME = 'connections';
 const BUCKET = 'agentic-payments-images';
+const TURN_WORKER_FUNCTION = 'agentic-payments-turn-worker';
 
 export interface LocalWebSocketHostOptions {
   /** 0 picks a free port. */
@@ -46,6 +50,8 @@ export interface LocalWebSocketHostOptions {
   stage?: string;
   progressIntervalMs?: number;
   agentTimeoutMs?: number;
+  /** API Gateway's integration timeout (29 s, the default); tests shorten it to see it bite. */
+  integrationTimeoutMs?: number;
   imageUrlTtlSeconds?: number;
   logger?: Logger;
   /** Log JSON lines to stdout (default false: silent, for tests). */
@@ -71,6 +77,8 @@ interface LiveConnection {
   info: LocalConnectionInfo;
   socket: WebSocket;
   lastActiveAt: number;
+  /** Set once a frame over 32 KiB arrived: nothing more is delivered, the socket is closing (1009). */
+  oversized: boolean;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -86,9 +94,13 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * A local stand-in for an API Gateway WebSocket API: runs the same `$connect` / `$disconnect` /
- * `$default` handlers with API Gateway's event shapes, wired by the same `create*Deps` functions to
- * dynalite, s3rver and this host's own `@connections` management endpoint, so the handlers cannot
- * tell they are local.
+ * `$default` handlers and the turn worker with API Gateway's event shapes, wired by the same
+ * `create*Deps` functions to dynalite, s3rver, a local Lambda Invoke endpoint (asynchronous
+ * invocations, 256 KiB events) and this host's own `@connections` management endpoint, so the
+ * handlers cannot tell they are local. It enforces API Gateway's limits: the 29 s integration
+ * timeout (the client gets `{"message": "Endpoint request timed out", ...}`), 32 KiB frames and
+ * 128 KiB messages inbound (close 1009), 128 KiB per PostToConnection (413), and it delivers
+ * outbound messages in frames of at most 32 KiB.
  *
  * @example
  * const host = await startLocalWebSocketHost({ port: 0, agentUrl: agent.url, dataDir: '.data' });
@@ -118,6 +130,21 @@ export async function startLocalWebSocketHost(
       throw e;
     },
   );
+  // The worker is wired below, once the host's callback URL is known.
+  let turnWorker: TurnWorkerHandler | undefined;
+  const lambda = await startLocalLambda({
+    functions: {
+      [TURN_WORKER_FUNCTION]: async (event) => {
+        if (!turnWorker) throw new Error('turn worker not wired yet');
+        return turnWorker(event);
+      },
+    },
+    track,
+    onError: (name, error) => logger.error('local_lambda_failed', { function: name, error: describe(error) }),
+  }).catch(async (e) => {
+    await Promise.all([table.stop(), s3.stop()]);
+    throw e;
+  });
 
   const server = createServer((req, res) => {
     handleHttp(req, res).catch((error: unknown) => {
@@ -132,7 +159,7 @@ export async function startLocalWebSocketHost(
     server.once('error', fail);
     server.listen(options.port ?? 0, bindHost, () => ok());
   }).catch(async (e) => {
-    await Promise.all([table.stop(), s3.stop()]);
+    await Promise.all([table.stop(), s3.stop(), lambda.stop()]);
     throw e;
   });
   const { port } = server.address() as AddressInfo;
@@ -142,25 +169,34 @@ export async function startLocalWebSocketHost(
   const url = `ws://${domainName}/${stage}`;
 
   // The same wiring the Lambdas use, pointed at the local engines and at this host.
-  const env = {
+  const tableEnv = {
     AWS_REGION: LOCAL_REGION,
     CONNECTIONS_TABLE: TABLE_NAME,
     DYNAMODB_ENDPOINT: table.endpoint,
+    WEBSOCKET_CALLBACK_URL: callbackUrl,
+  };
+  const depsOptions = { credentials: LOCAL_CREDENTIALS, logger };
+  const defaultConfig = loadDefaultRouteConfig({
+    ...tableEnv,
+    TURN_WORKER_FUNCTION: TURN_WORKER_FUNCTION,
+    LAMBDA_ENDPOINT: lambda.endpoint,
+  });
+  const workerConfig = loadTurnWorkerConfig({
+    ...tableEnv,
     IMAGES_BUCKET: BUCKET,
     S3_ENDPOINT: s3.endpoint,
     S3_FORCE_PATH_STYLE: 'true',
     AGENT_URL: options.agentUrl,
-    WEBSOCKET_CALLBACK_URL: callbackUrl,
     ...(options.progressIntervalMs ? { PROGRESS_INTERVAL_MS: String(options.progressIntervalMs) } : {}),
     ...(options.agentTimeoutMs ? { AGENT_TIMEOUT_MS: String(options.agentTimeoutMs) } : {}),
     ...(options.imageUrlTtlSeconds ? { IMAGE_URL_TTL_SECONDS: String(options.imageUrlTtlSeconds) } : {}),
-  };
-  const depsOptions = { credentials: LOCAL_CREDENTIALS, logger };
-  const config = loadRealtimeConfig(env);
-  const connectionsDeps = createConnectionsDeps(config, depsOptions);
+  });
+  const connectionsDeps = createConnectionsDeps(defaultConfig, depsOptions);
   const onConnect = createConnectHandler(connectionsDeps);
   const onDisconnect = createDisconnectHandler(connectionsDeps);
-  const onMessage = createDefaultHandler(createDefaultDeps(config, depsOptions));
+  const onMessage = createDefaultHandler(createDefaultDeps(defaultConfig, depsOptions));
+  turnWorker = createTurnWorker(createTurnWorkerDeps(workerConfig, depsOptions));
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
 
   let stopping = false;
   server.on('upgrade', (req, socket, head) => {
@@ -203,31 +239,35 @@ export async function startLocalWebSocketHost(
           await onDisconnect(disconnectEvent(info, { code: 1006, reason: 'Going away' })).catch(() => {});
           return;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, info));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const live = accept(ws, info);
+          // Runs before ws's own reader sees the bytes, so an oversized frame is never delivered.
+          const guard = createFrameSizeGuard(MAX_FRAME_BYTES, (bytes) => {
+            live.oversized = true;
+            logger.warn('frame_too_large_closed', { connectionId: info.connectionId, bytes });
+            ws.close(1009, 'Message too big');
+          });
+          socket.prependListener('data', guard);
+        });
       })(),
     );
   });
 
-  function accept(socket: WebSocket, info: LocalConnectionInfo): void {
-    const live: LiveConnection = { info, socket, lastActiveAt: Date.now() };
+  function accept(socket: WebSocket, info: LocalConnectionInfo): LiveConnection {
+    const live: LiveConnection = { info, socket, lastActiveAt: Date.now(), oversized: false };
     connections.set(info.connectionId, live);
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (live.oversized) return;
       live.lastActiveAt = Date.now();
       const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const event = messageEvent(info, buffer, isBinary);
       track(
-        onMessage(event).catch((error: unknown) => {
-          // What API Gateway tells the client when the integration fails.
-          logger.error('message_handler_threw', { error: describe(error) });
-          if (socket.readyState === WebSocket.OPEN) {
-            socket.send(
-              JSON.stringify({
-                message: 'Internal server error',
-                connectionId: info.connectionId,
-                requestId: event.requestContext.requestId,
-              }),
-            );
-          }
+        runIntegration(onMessage, event, {
+          timeoutMs: integrationTimeoutMs,
+          sendToClient: (frame) => {
+            if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+          },
+          onError: (error) => logger.error('message_handler_threw', { error: describe(error) }),
         }),
       );
     });
@@ -242,6 +282,7 @@ export async function startLocalWebSocketHost(
         ),
       );
     });
+    return live;
   }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -287,9 +328,7 @@ export async function startLocalWebSocketHost(
         sendError(res, 410, 'GoneException', `Connection ${connectionId} is gone`);
         return;
       }
-      await new Promise<void>((ok, fail) =>
-        live.socket.send(body.toString('utf8'), (e) => (e ? fail(e) : ok())),
-      );
+      await sendInFrames(live.socket, body);
       res.writeHead(200, { 'content-type': 'application/json' }).end();
       return;
     }
@@ -333,9 +372,24 @@ export async function startLocalWebSocketHost(
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
-      await Promise.all([table.stop(), s3.stop()]);
+      await Promise.all([table.stop(), s3.stop(), lambda.stop()]);
     },
   };
+}
+
+/**
+ * Delivers one message as API Gateway does: text frames of at most 32 KiB (continuations after the
+ * first). All fragments are queued in one tick, so messages sent concurrently never interleave.
+ */
+function sendInFrames(socket: WebSocket, body: Buffer): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    const count = Math.max(1, Math.ceil(body.length / MAX_FRAME_BYTES));
+    for (let i = 0; i < count; i++) {
+      const fragment = body.subarray(i * MAX_FRAME_BYTES, (i + 1) * MAX_FRAME_BYTES);
+      const last = i === count - 1;
+      socket.send(fragment, { binary: false, fin: last }, last ? (e) => (e ? fail(e) : ok()) : undefined);
+    }
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
