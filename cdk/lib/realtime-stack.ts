@@ -1,20 +1,29 @@
+import { resolve } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { apiAccessLog } from './api-access-log.ts';
 import type { AppConfig } from './config.ts';
 import { nagGetAtt, nagPseudo, nagRef } from './nag.ts';
 import { NodeLambda } from './node-lambda.ts';
+import { REPO_ROOT } from './paths.ts';
 import { SecureBucket } from './secure-bucket.ts';
 
 export interface RealtimeStackProps extends StackProps {
   readonly config: AppConfig;
-  readonly entries: { readonly connect: string; readonly disconnect: string; readonly default: string };
+  readonly entries: {
+    readonly connect: string;
+    readonly disconnect: string;
+    readonly default: string;
+    /** The turn worker's entry; defaults to packages/realtime/src/handlers/turn-worker.ts. */
+    readonly worker?: string;
+  };
   /** The AgentCore runtime the $default handler invokes. */
   readonly agentRuntimeArn: string;
 }
@@ -24,12 +33,24 @@ export const CONNECTIONS_TABLE_KEYS = { partitionKey: 'connectionId', ttl: 'ttl'
 /** Images are uploaded under this prefix (then `<session>/`), the only prefix the handler may touch. */
 export const IMAGES_PREFIX = 'sessions/';
 export const WEBSOCKET_STAGE = 'prod';
-const AGENT_TURN_TIMEOUT = Duration.minutes(5);
+/** The turn worker's entry (packages/realtime), beside the route handlers. */
+export const TURN_WORKER_ENTRY = resolve(REPO_ROOT, 'packages/realtime/src/handlers/turn-worker.ts');
+/**
+ * A turn with a paid image (estimate, 402, sign, verify, generate, settle) with Claude and Nova
+ * Canvas takes 30-60 s, beyond API Gateway's 29 s integration timeout: the worker that runs it is
+ * invoked asynchronously and may take minutes.
+ */
+const TURN_WORKER_TIMEOUT = Duration.minutes(10);
+/** Below the worker's timeout, so a slow agent ends with an error frame, not a killed Lambda. */
+const AGENT_TIMEOUT = TURN_WORKER_TIMEOUT.minus(Duration.seconds(30));
+/** How long a turn holds its session: longer than the worker can run, so turns never overlap. */
+const TURN_LEASE = TURN_WORKER_TIMEOUT.plus(Duration.minutes(1));
 
 /**
- * The chat's WebSocket API: $connect / $disconnect keep the connections table, $default forwards a
- * prompt to the AgentCore runtime and streams progress back; generated images go to a private bucket
- * and reach the browser as presigned URLs.
+ * The chat's WebSocket API: $connect / $disconnect keep the connections table; $default accepts a
+ * prompt (one in-flight turn per session) and invokes the turn worker asynchronously, which calls
+ * the AgentCore runtime and posts progress and the answer back; generated images go to a private
+ * bucket and reach the browser as presigned URLs.
  */
 export class RealtimeStack extends Stack {
   readonly api: apigwv2.WebSocketApi;
@@ -74,38 +95,74 @@ export class RealtimeStack extends Stack {
       timeout: Duration.seconds(10),
       environment: tableEnv,
     });
-    const agentTurn = new NodeLambda(this, 'AgentTurn', {
+    const worker = new NodeLambda(this, 'TurnWorker', {
       ...common,
-      entry: props.entries.default,
-      description: 'WebSocket $default: one chat turn through the AgentCore runtime',
+      entry: props.entries.worker ?? TURN_WORKER_ENTRY,
+      description:
+        'Chat turn worker (invoked asynchronously by $default): one turn through the AgentCore runtime',
       memorySize: 512,
-      // An agent turn with a paid image (estimate, 402, sign, verify, generate, settle) takes time;
-      // the handler reports progress on the socket meanwhile.
-      timeout: AGENT_TURN_TIMEOUT,
+      timeout: TURN_WORKER_TIMEOUT,
       environment: {
         ...tableEnv,
+        TURN_LEASE_SECONDS: String(TURN_LEASE.toSeconds()),
         IMAGES_BUCKET: this.images.bucket.bucketName,
         AGENT_RUNTIME_ARN: props.agentRuntimeArn,
         AGENT_RUNTIME_QUALIFIER: 'DEFAULT',
-        // Below the function timeout so a slow turn ends with an error frame, not a killed Lambda.
-        AGENT_TIMEOUT_MS: String(AGENT_TURN_TIMEOUT.toMilliseconds() - 20_000),
+        AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT.toMilliseconds()),
+      },
+    });
+    // A retried turn could pay twice: no retries (the worker also never throws, and its conditional
+    // start ignores duplicate deliveries). A turn that cannot start within 5 minutes is dropped.
+    new lambda.EventInvokeConfig(this, 'TurnWorkerAsyncInvoke', {
+      function: worker.function,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(5),
+    });
+
+    const defaultRoute = new NodeLambda(this, 'DefaultRoute', {
+      ...common,
+      entry: props.entries.default,
+      description: 'WebSocket $default: accepts a chat turn and starts the turn worker',
+      memorySize: 256,
+      // Answers in milliseconds; well inside API Gateway's 29 s integration timeout.
+      timeout: Duration.seconds(10),
+      environment: {
+        ...tableEnv,
+        TURN_WORKER_FUNCTION: worker.function.functionName,
+        TURN_LEASE_SECONDS: String(TURN_LEASE.toSeconds()),
       },
     });
 
     this.connectionsTable.grant(connect.role, 'dynamodb:PutItem');
     this.connectionsTable.grant(disconnect.role, 'dynamodb:DeleteItem');
-    this.connectionsTable.grant(agentTurn.role, 'dynamodb:GetItem');
+    // GetItem: the connection; PutItem (conditional): the session's turn record; DeleteItem: its release.
+    this.connectionsTable.grant(
+      defaultRoute.role,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    );
+    // UpdateItem (conditional): queued -> running; DeleteItem: the release.
+    this.connectionsTable.grant(worker.role, 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
 
+    // The unqualified function only (no versions or aliases: `$default` invokes it by name).
+    defaultRoute.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeTheTurnWorker',
+        actions: ['lambda:InvokeFunction'],
+        resources: [worker.function.functionArn],
+      }),
+    );
     // Upload generated images and presign GETs for them, under the sessions/ prefix only.
-    agentTurn.role.addToPrincipalPolicy(
+    worker.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SessionImagesOnly',
         actions: ['s3:PutObject', 's3:GetObject'],
         resources: [this.images.bucket.arnForObjects(`${IMAGES_PREFIX}*`)],
       }),
     );
-    // InvokeAgentRuntime on this runtime and its DEFAULT endpoint (the qualifier the handler uses).
-    agentTurn.role.addToPrincipalPolicy(
+    // InvokeAgentRuntime on this runtime and its DEFAULT endpoint (the qualifier the worker uses).
+    worker.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'InvokeThisAgentRuntime',
         actions: ['bedrock-agentcore:InvokeAgentRuntime'],
@@ -124,7 +181,7 @@ export class RealtimeStack extends Stack {
         integration: new WebSocketLambdaIntegration('DisconnectIntegration', disconnect.function),
       },
       defaultRouteOptions: {
-        integration: new WebSocketLambdaIntegration('DefaultIntegration', agentTurn.function),
+        integration: new WebSocketLambdaIntegration('DefaultIntegration', defaultRoute.function),
       },
     });
     this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
@@ -136,20 +193,23 @@ export class RealtimeStack extends Stack {
       throttle: { rateLimit: config.webSocketRateLimit, burstLimit: config.webSocketBurstLimit },
     });
 
-    // PostToConnection on this API's stage only; the connection id is dynamic.
-    agentTurn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ManageThisApiConnections',
-        actions: ['execute-api:ManageConnections'],
-        resources: [
-          this.formatArn({
-            service: 'execute-api',
-            resource: this.api.apiId,
-            resourceName: `${WEBSOCKET_STAGE}/POST/@connections/*`,
-          }),
-        ],
-      }),
-    );
+    // PostToConnection on this API's stage only; the connection id is dynamic. `$default` sends
+    // `processing` and refusals, the worker `progress`, `complete` and errors.
+    for (const role of [defaultRoute.role, worker.role]) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ManageThisApiConnections',
+          actions: ['execute-api:ManageConnections'],
+          resources: [
+            this.formatArn({
+              service: 'execute-api',
+              resource: this.api.apiId,
+              resourceName: `${WEBSOCKET_STAGE}/POST/@connections/*`,
+            }),
+          ],
+        }),
+      );
+    }
 
     for (const route of ['$connect', '$disconnect', '$default']) {
       const child = this.api.node.tryFindChild(`${route}-Route`);
@@ -162,7 +222,8 @@ export class RealtimeStack extends Stack {
       }
     }
 
-    this.acknowledgeScopedWildcards(agentTurn);
+    this.acknowledgeScopedWildcards(defaultRoute, false);
+    this.acknowledgeScopedWildcards(worker, true);
 
     if (config.apiGatewayAccountRole) this.addApiGatewayAccountRole();
 
@@ -175,19 +236,23 @@ export class RealtimeStack extends Stack {
     new CfnOutput(this, 'ConnectionsTableName', { value: this.connectionsTable.tableName });
   }
 
-  /** The $default role's only wildcards: object keys under one prefix, connection ids of one API. */
-  private acknowledgeScopedWildcards(agentTurn: NodeLambda): void {
-    const policy = agentTurn.role.node.tryFindChild('DefaultPolicy');
+  /** The only wildcards: object keys under one prefix (worker), connection ids of one API (both). */
+  private acknowledgeScopedWildcards(fn: NodeLambda, images: boolean): void {
+    const policy = fn.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
     const { region, account } = nagPseudo(this);
     const bucket = this.images.bucket.node.defaultChild as s3.CfnBucket;
     const api = this.api.node.defaultChild as apigwv2.CfnApi;
     const apiArn = `arn:<AWS::Partition>:execute-api:${region}:${account}:${nagRef(this, api)}/${WEBSOCKET_STAGE}`;
     const findings: [string, string][] = [
-      [
-        `${nagGetAtt(this, bucket, 'Arn')}/${IMAGES_PREFIX}*`,
-        'Image keys are generated per session and image; access is limited to the sessions/ prefix of this bucket.',
-      ],
+      ...(images
+        ? ([
+            [
+              `${nagGetAtt(this, bucket, 'Arn')}/${IMAGES_PREFIX}*`,
+              'Image keys are generated per session and image; access is limited to the sessions/ prefix of this bucket.',
+            ],
+          ] as [string, string][])
+        : []),
       [
         `${apiArn}/POST/@connections/*`,
         'PostToConnection targets connection ids assigned at $connect; scoped to this API and stage.',

@@ -103,6 +103,7 @@ const TOKEN_STAND_INS: Record<string, string> = {
   SELLER_ADDRESS: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
   PAYMENT_TABLE: 'payments-table',
   CONNECTIONS_TABLE: 'connections-table',
+  TURN_WORKER_FUNCTION: 'turn-worker-function',
   IMAGE_BUCKET: 'gateway-images-bucket',
   IMAGES_BUCKET: 'realtime-images-bucket',
   AGENT_RUNTIME_ARN:
@@ -190,10 +191,13 @@ describe('cdk synth (offline, no Docker, no credentials)', () => {
         'Realtime ConnectFunction AwsSolutions-L1',
         'Realtime DisconnectRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
         'Realtime DisconnectFunction AwsSolutions-L1',
-        'Realtime AgentTurnRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
-        'Realtime AgentTurnRoleDefaultPolicy AwsSolutions-IAM5[Resource::<ImagesBucket.Arn>/sessions/*]',
-        'Realtime AgentTurnRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:us-east-1:<AWS::AccountId>:<Api>/prod/POST/@connections/*]',
-        'Realtime AgentTurnFunction AwsSolutions-L1',
+        'Realtime DefaultRouteRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Realtime DefaultRouteRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:us-east-1:<AWS::AccountId>:<Api>/prod/POST/@connections/*]',
+        'Realtime DefaultRouteFunction AwsSolutions-L1',
+        'Realtime TurnWorkerRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Realtime TurnWorkerRoleDefaultPolicy AwsSolutions-IAM5[Resource::<ImagesBucket.Arn>/sessions/*]',
+        'Realtime TurnWorkerRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:us-east-1:<AWS::AccountId>:<Api>/prod/POST/@connections/*]',
+        'Realtime TurnWorkerFunction AwsSolutions-L1',
         route('ApiconnectRouteConnectIntegrationPermission'),
         route('ApiconnectRouteConnectIntegration'),
         route('ApiconnectRoute'),
@@ -485,7 +489,7 @@ describe('realtime stack', () => {
     t.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
-      3,
+      4,
     );
   });
 
@@ -529,16 +533,33 @@ describe('realtime stack', () => {
     });
   });
 
-  it('gives the $default Lambda exactly its grants: this runtime, this API, this bucket prefix, this table', () => {
-    const agentTurn = iamStatements(templates).filter(
-      (s) => s.stack === STACKS.realtime && /^AgentTurnRole/.test(s.logicalId),
-    );
-    const byAction = Object.fromEntries(agentTurn.map((s) => [s.actions.join(','), s.resources]));
+  it('gives the $default Lambda exactly its grants: the turn records and connections of this table, the worker, this API', () => {
+    const byAction = grantsOf(/^DefaultRouteRole/);
     expect(Object.keys(byAction).sort()).toStrictEqual(
       [
         'logs:CreateLogStream,logs:PutLogEvents',
         'xray:PutTraceSegments,xray:PutTelemetryRecords',
-        'dynamodb:GetItem',
+        'dynamodb:GetItem,dynamodb:PutItem,dynamodb:DeleteItem',
+        'lambda:InvokeFunction',
+        'execute-api:ManageConnections',
+      ].sort(),
+    );
+    expect(byAction['dynamodb:GetItem,dynamodb:PutItem,dynamodb:DeleteItem']).toStrictEqual([
+      expect.stringMatching(/^<ConnectionsTable[0-9A-F]{8}\.Arn>$/),
+    ]);
+    // The unqualified worker only: no `:*` for versions or aliases, no other function.
+    expect(byAction['lambda:InvokeFunction']).toStrictEqual([
+      expect.stringMatching(/^<TurnWorkerFunction[0-9A-F]{8}\.Arn>$/),
+    ]);
+  });
+
+  it('gives the turn worker exactly its grants: this runtime, this API, this bucket prefix, the turn records', () => {
+    const byAction = grantsOf(/^TurnWorkerRole/);
+    expect(Object.keys(byAction).sort()).toStrictEqual(
+      [
+        'logs:CreateLogStream,logs:PutLogEvents',
+        'xray:PutTraceSegments,xray:PutTelemetryRecords',
+        'dynamodb:UpdateItem,dynamodb:DeleteItem',
         's3:PutObject,s3:GetObject',
         'bedrock-agentcore:InvokeAgentRuntime',
         'execute-api:ManageConnections',
@@ -550,26 +571,61 @@ describe('realtime stack', () => {
       runtimeArn,
       `${runtimeArn}/runtime-endpoint/DEFAULT`,
     ]);
-    expect(byAction['dynamodb:GetItem']).toStrictEqual([
+    expect(byAction['dynamodb:UpdateItem,dynamodb:DeleteItem']).toStrictEqual([
       expect.stringMatching(/^<ConnectionsTable[0-9A-F]{8}\.Arn>$/),
     ]);
   });
 
-  it('configures the $default Lambda with the runtime ARN, bucket and a timeout below the function timeout', () => {
-    template('realtime').hasResourceProperties('AWS::Lambda::Function', {
-      Timeout: 300,
+  it('integrates $default with the short accepting Lambda, which names the worker and the turn lease', () => {
+    const t = template('realtime');
+    const [, integration] =
+      resourcesOfType(templates[STACKS.realtime] as CfnTemplate, 'AWS::ApiGatewayV2::Integration').find(
+        ([id]) => /^ApidefaultRoute/.test(id),
+      ) ?? [];
+    expect(render(integration?.Properties.IntegrationUri)).toMatch(/DefaultRouteFunction[0-9A-F]{8}\.Arn/);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 10,
+      Environment: {
+        Variables: Match.objectLike({
+          CONNECTIONS_TABLE: { Ref: Match.stringLikeRegexp('^ConnectionsTable') },
+          TURN_WORKER_FUNCTION: { Ref: Match.stringLikeRegexp('^TurnWorkerFunction') },
+          TURN_LEASE_SECONDS: '660',
+        }),
+      },
+    });
+  });
+
+  it('runs the worker for up to 10 minutes with the agent timeout inside it, the same lease, and no async retries', () => {
+    const t = template('realtime');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 600,
       Environment: {
         Variables: Match.objectLike({
           CONNECTIONS_TABLE: { Ref: Match.stringLikeRegexp('^ConnectionsTable') },
           IMAGES_BUCKET: { Ref: Match.stringLikeRegexp('^ImagesBucket') },
           AGENT_RUNTIME_ARN: { 'Fn::ImportValue': Match.stringLikeRegexp('AgentRuntimeArn') },
           AGENT_RUNTIME_QUALIFIER: 'DEFAULT',
-          AGENT_TIMEOUT_MS: '280000',
+          AGENT_TIMEOUT_MS: '570000',
+          TURN_LEASE_SECONDS: '660',
         }),
       },
     });
+    t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^TurnWorkerFunction') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+    });
   });
 });
+
+function grantsOf(role: RegExp): Record<string, string[]> {
+  const statements = iamStatements(templates).filter(
+    (s) => s.stack === STACKS.realtime && role.test(s.logicalId),
+  );
+  return Object.fromEntries(statements.map((s) => [s.actions.join(','), s.resources]));
+}
 
 describe('frontend stack', () => {
   it('hosts the chat on Amplify with frontend/amplify.yml and the WebSocket URL, and outputs what the page needs', () => {
@@ -674,8 +730,8 @@ describe('Lambda bundles', () => {
       resourcesOfType(t, 'AWS::Lambda::Function').map(([id, resource]) => ({ stack, id, resource })),
     );
 
-  it('bundles all four Lambdas into ESM index.mjs files with source maps', () => {
-    expect(lambdas()).toHaveLength(4);
+  it('bundles all five Lambdas into ESM index.mjs files with source maps', () => {
+    expect(lambdas()).toHaveLength(5);
     for (const { id, resource } of lambdas()) {
       const dir = lambdaAssetDir(synth.outdir, resource);
       expect(readdirSync(dir).sort(), id).toStrictEqual(['index.mjs', 'index.mjs.map']);

@@ -54,6 +54,7 @@ const INIT_ENV: Record<string, string> = {
   CONNECTIONS_TABLE: 'bench-connections',
   IMAGES_BUCKET: 'bench-images',
   AGENT_URL: 'http://127.0.0.1:9',
+  TURN_WORKER_FUNCTION: 'bench-turn-worker',
   WEBSOCKET_CALLBACK_URL: 'http://127.0.0.1:9/local',
 };
 
