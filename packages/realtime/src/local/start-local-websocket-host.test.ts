@@ -222,13 +222,14 @@ describe('startLocalWebSocketHost', () => {
 
   describe("a turn longer than API Gateway's integration timeout", () => {
     it('is acknowledged at once and answered by the worker: processing, progress, complete, never the timeout frame', async () => {
-      const slowAgent = await startFakeAgent({ delayMs: 1_200 });
+      // The limit scaled down from 29 s to 2 s, the turn from 30-60 s to 4 s (margins for a loaded machine).
+      const slowAgent = await startFakeAgent({ delayMs: 4_000 });
       const strict = await startLocalWebSocketHost({
         port: 0,
         agentUrl: slowAgent.url,
         dataDir: join(dataDir, 'strict'),
-        progressIntervalMs: 100,
-        integrationTimeoutMs: 300,
+        progressIntervalMs: 250,
+        integrationTimeoutMs: 2_000,
       });
       try {
         const client = await connect(strict.url);
@@ -236,7 +237,7 @@ describe('startLocalWebSocketHost', () => {
         await client.next('processing');
         await client.next('progress');
         expect((await client.next('complete')).sessionId).toBe('slow-session');
-        await new Promise((r) => setTimeout(r, 400)); // past the integration timeout of the last frame
+        await new Promise((r) => setTimeout(r, 2_100)); // past the integration timeout of the last message
         expect(client.frames.filter((f) => f.type !== 'progress')).toStrictEqual([]);
         expect(JSON.stringify(client.frames)).not.toContain('Endpoint request timed out');
         expect(slowAgent.invocations).toHaveLength(1);
