@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { LocalEngine } from './local-engines.ts';
 
 /**
- * Lambda's limit for an asynchronous (`Event`) invocation payload. AWS raised it to 1 MB in 2025;
+ * Lambda's limit for an asynchronous (`Event`) invocation payload. The Invoke API reference now says 1 MB;
  * the stand-in keeps the older 256 KiB, so whatever passes here passes in every region and account.
  */
 export const MAX_ASYNC_EVENT_BYTES = 256 * 1024;
