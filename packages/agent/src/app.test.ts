@@ -1,11 +1,14 @@
 import { mkdtemp } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalImageAnalyzer } from '@agentic-payments/imaging';
+import { serve } from '@hono/node-server';
 import { type BaseModelConfig, type Message, Model, type ModelStreamEvent } from '@strands-agents/sdk';
 import { describe, expect, it } from 'vitest';
 import { AgentRuntime } from './agent-runtime.ts';
-import { createApp, SESSION_HEADER } from './app.ts';
+import { createApp, MAX_INVOCATION_BODY_BYTES, SESSION_HEADER } from './app.ts';
 import { loadConfig } from './config.ts';
 import { FileSessionMemory } from './file-session-memory.ts';
 import type { ModelFactory } from './models.ts';
@@ -86,6 +89,16 @@ describe('createApp', () => {
       ['a non-string prompt', '{"input":{"prompt":42},"session_id":"s"}', 'missing_prompt'],
       ['no session', '{"input":{"prompt":"hi"}}', 'missing_session_id'],
       ['a bad session id', '{"input":{"prompt":"hi"},"session_id":"../../etc"}', 'invalid_session_id'],
+      [
+        'an 8,001-character prompt',
+        JSON.stringify({ input: { prompt: 'a'.repeat(8001) }, session_id: 's' }),
+        'prompt_too_long',
+      ],
+      [
+        'an 8,001-character prompt of escaped characters',
+        JSON.stringify({ input: { prompt: '\u0001'.repeat(8001) }, session_id: 's' }),
+        'prompt_too_long',
+      ],
     ])('answers 400 for %s', async (_name, body, code) => {
       const app = await buildApp(planner);
       const response = await app.request('/invocations', post(body));
@@ -129,6 +142,31 @@ describe('createApp', () => {
       });
     });
 
+    it.each([
+      ['a 1 MB prompt', JSON.stringify({ input: { prompt: 'a'.repeat(1_000_000) }, session_id: 's' })],
+      [
+        'a body just over the limit',
+        `{"input":{"prompt":"hi"},"session_id":"s","pad":"${'x'.repeat(MAX_INVOCATION_BODY_BYTES)}"}`,
+      ],
+    ])('answers 413 payload_too_large for %s', async (_name, body) => {
+      const app = await buildApp(planner);
+      const response = await app.request('/invocations', post(body));
+      expect(response.status).toBe(413);
+      expect(await response.json()).toStrictEqual({
+        error: 'payload_too_large',
+        message: expect.any(String),
+      });
+    });
+
+    it('accepts an 8,000-character prompt', async () => {
+      const app = await buildApp(planner);
+      const response = await app.request(
+        '/invocations',
+        post(JSON.stringify({ input: { prompt: 'a'.repeat(8000) }, session_id: 'long' })),
+      );
+      expect(response.status).toBe(200);
+    });
+
     it('takes the session from the AgentCore header', async () => {
       const app = await buildApp(planner);
       const response = await app.request(
@@ -169,5 +207,81 @@ describe('createApp', () => {
     const response = await app.request('/nope');
     expect(response.status).toBe(404);
     expect(await response.json()).toStrictEqual({ error: 'not_found', message: 'no route GET /nope' });
+  });
+});
+
+/**
+ * Sends `total` bytes of body (`chunked`, or with a Content-Length) as fast as the server takes
+ * them, stopping as soon as an answer arrives; returns the answer and how much was sent by then.
+ */
+function sendLargeBody(
+  url: string,
+  total: number,
+  chunked: boolean,
+): Promise<{ status: number; body: string; sent: number }> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = httpRequest(
+      `${url}/invocations`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(chunked ? {} : { 'content-length': String(total) }),
+        },
+      },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), sent }),
+        );
+      },
+    );
+    // The server may close the connection once it has answered: that is the point, not a failure.
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const pump = () => {
+      while (!answered && sent < total) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered) req.end();
+    };
+    req.write('{"input":{"prompt":"');
+    pump();
+  });
+}
+
+describe('POST /invocations over real HTTP', () => {
+  it.each([
+    ['with a Content-Length', false],
+    ['chunked', true],
+  ])('refuses a 50 MB body %s with 413 payload_too_large before reading it', async (_name, chunked) => {
+    const app = await buildApp(planner);
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const total = 50 * 1024 * 1024;
+      const answer = await sendLargeBody(url, total, chunked);
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body)).toStrictEqual({
+        error: 'payload_too_large',
+        message: expect.any(String),
+      });
+      // Answered while most of the body was still unsent (socket buffers hold a few MB at most).
+      expect(answer.sent).toBeLessThan(total / 4);
+    } finally {
+      await new Promise((resolve) => {
+        server.close(resolve);
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+    }
   });
 });

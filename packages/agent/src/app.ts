@@ -1,5 +1,6 @@
 import { isAppError } from '@agentic-payments/x402';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
@@ -7,8 +8,20 @@ import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 /** AgentCore passes the session in this header; the body's `session_id` wins when both are present. */
 export const SESSION_HEADER = 'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id';
 
+/** Longest prompt a turn accepts (characters, after trimming). */
+export const MAX_PROMPT_CHARS = 8000;
+
+/**
+ * Largest `/invocations` body read. AgentCore's InvokeAgentRuntime accepts payloads up to 100 MB,
+ * far more than this contract uses: the largest valid body is an 8,000-character prompt, at most
+ * 48,000 bytes even with every character JSON-escaped (`\uXXXX`), plus a session id of 256. 64 KiB
+ * holds that; anything larger is refused from its Content-Length (or once the streamed body passes
+ * the limit), before it is read and parsed.
+ */
+export const MAX_INVOCATION_BODY_BYTES = 64 * 1024;
+
 const InvocationBody = z.object({
-  input: z.object({ prompt: z.string().trim().min(1).max(8000) }).loose(),
+  input: z.object({ prompt: z.string().trim().min(1).max(MAX_PROMPT_CHARS) }).loose(),
   session_id: z.string().optional(),
 });
 
@@ -46,7 +59,19 @@ export function createApp(deps: {
     }),
   );
 
-  app.post('/invocations', async (c) => {
+  const limitBody = bodyLimit({
+    maxSize: MAX_INVOCATION_BODY_BYTES,
+    onError: (c) =>
+      c.json(
+        badRequest(
+          'payload_too_large',
+          `the request body must be at most ${MAX_INVOCATION_BODY_BYTES} bytes (prompts at most ${MAX_PROMPT_CHARS} characters)`,
+        ),
+        413,
+      ),
+  });
+
+  app.post('/invocations', limitBody, async (c) => {
     const text = await c.req.text();
     let json: unknown;
     try {
@@ -62,17 +87,25 @@ export function createApp(deps: {
     }
     const parsed = InvocationBody.safeParse(json);
     if (!parsed.success) {
+      const promptTooLong = parsed.error.issues.some(
+        (issue) => issue.path.join('.') === 'input.prompt' && issue.code === 'too_big',
+      );
       const missingPrompt = parsed.error.issues.some((issue) => issue.path[0] === 'input');
       return c.json(
-        missingPrompt
+        promptTooLong
           ? badRequest(
-              'missing_prompt',
-              'input.prompt is required: a non-empty string of at most 8000 characters',
+              'prompt_too_long',
+              `input.prompt must be at most ${MAX_PROMPT_CHARS} characters; shorten it and send it again`,
             )
-          : badRequest(
-              'invalid_request',
-              parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-            ),
+          : missingPrompt
+            ? badRequest(
+                'missing_prompt',
+                `input.prompt is required: a non-empty string of at most ${MAX_PROMPT_CHARS} characters`,
+              )
+            : badRequest(
+                'invalid_request',
+                parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+              ),
         400,
       );
     }

@@ -1,6 +1,5 @@
-import type { NetworkInfo } from '@agentic-payments/x402';
+import { GenerateImageResponse, type NetworkInfo } from '@agentic-payments/x402';
 import { x402Client, x402HTTPClient } from '@x402/core/client';
-import { z } from 'zod';
 
 export interface ImageOrder {
   request_id: string;
@@ -94,67 +93,69 @@ export async function requestQuote(
   );
 }
 
-const GatewayImageResponse = z
-  .object({
-    request_id: z.string().optional(),
-    image_id: z.string().optional(),
-    transaction_hash: z.string().optional(),
-    image_base64: z.string().optional(),
-    image: z
-      .union([
-        z.string(),
-        z
-          .object({
-            base64: z.string().optional(),
-            url: z.string().optional(),
-            mime_type: z.string().optional(),
-          })
-          .loose(),
-      ])
-      .optional(),
-    image_url: z.string().optional(),
-    url: z.string().optional(),
-    mime_type: z.string().optional(),
-    explorer_url: z.string().optional(),
-  })
-  .loose();
-
 export interface PurchasedImage {
-  imageId: string | undefined;
-  transactionHash: string | undefined;
+  imageId: string;
+  transactionHash: string;
   mimeType: string;
+  /** The bytes: from the 200 when it carried them, else fetched from `url`. */
   base64: string | undefined;
-  url: string | undefined;
-  explorerUrl: string | undefined;
+  /** Where the seller serves the image (a presigned S3 URL in the cloud); expires. */
+  url: string;
+  explorerUrl: string;
+  /** Why the bytes could not be fetched from `url` (the purchase itself succeeded). */
+  fetchError?: string;
 }
 
-/** Reads the gateway's 200 (the seed's fields plus the image) into what the agent stores. */
-export async function readPurchasedImage(response: Response): Promise<PurchasedImage> {
-  const body = await readJson(response);
-  const parsed = GatewayImageResponse.safeParse(body);
-  if (!parsed.success)
-    throw new GatewayError('invalid_gateway_response', 'the gateway answered 200 without a JSON body');
-  const data = parsed.data;
-  let base64 = data.image_base64;
-  let mimeType = data.mime_type;
-  let url = data.image_url ?? data.url;
-  if (typeof data.image === 'string') {
-    if (data.image.startsWith('data:')) base64 = data.image.slice(data.image.indexOf(',') + 1);
-    else if (/^https?:\/\//.test(data.image)) url = data.image;
-    else base64 = data.image;
-  } else if (data.image) {
-    base64 = base64 ?? data.image.base64;
-    url = url ?? data.image.url;
-    mimeType = mimeType ?? data.image.mime_type;
+/** Larger than any image the seller makes (a 2048x2048 Nova Canvas PNG is 4-6 MB). */
+export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Reads the gateway's 200 (the shared `GenerateImageResponse` contract) into what the agent stores.
+ * When the answer carries no bytes (always in the cloud: they would not fit Lambda's 6 MB response)
+ * the image is fetched from its URL. The payment is settled by now, so a failed fetch is not an
+ * error: the purchase is kept with its URL and `fetchError` says why the bytes are missing.
+ */
+export async function readPurchasedImage(
+  response: Response,
+  fetchImpl: typeof globalThis.fetch,
+): Promise<PurchasedImage> {
+  const parsed = GenerateImageResponse.safeParse(await readJson(response));
+  if (!parsed.success) {
+    throw new GatewayError(
+      'invalid_gateway_response',
+      `the gateway's 200 does not match its contract: ${parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+        .join('; ')}`,
+      response.status,
+    );
   }
-  if (!base64 && !url)
-    throw new GatewayError('invalid_gateway_response', 'the gateway answered 200 without an image');
-  return {
+  const data = parsed.data;
+  const image: PurchasedImage = {
     imageId: data.image_id,
     transactionHash: data.transaction_hash,
-    mimeType: mimeType ?? 'image/png',
-    base64,
-    url,
+    mimeType: data.image.mime_type,
+    base64: data.image.base64,
+    url: data.image_url,
     explorerUrl: data.explorer_url,
   };
+  if (image.base64 !== undefined) return image;
+  try {
+    image.base64 = Buffer.from(await fetchImage(fetchImpl, data.image_url)).toString('base64');
+  } catch (error) {
+    image.fetchError = error instanceof Error ? error.message : String(error);
+  }
+  return image;
+}
+
+async function fetchImage(fetchImpl: typeof globalThis.fetch, url: string): Promise<Uint8Array> {
+  const response = await fetchImpl(url);
+  if (!response.ok) throw new Error(`the image URL answered ${response.status}`);
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_IMAGE_BYTES) throw new Error(`the image is ${declared} bytes, over ${MAX_IMAGE_BYTES}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.length === 0 || bytes.length > MAX_IMAGE_BYTES) {
+    throw new Error(`the image URL returned ${bytes.length} bytes`);
+  }
+  return bytes;
 }

@@ -278,7 +278,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
       }
       let image: Awaited<ReturnType<typeof readPurchasedImage>>;
       try {
-        image = await readPurchasedImage(response);
+        image = await readPurchasedImage(response, deps.fetch);
       } catch (error) {
         const reason = error instanceof GatewayError ? error.code : 'invalid_gateway_response';
         return { status: 'failed', reason, message: String(error), request_id: request.request_id };

@@ -18,7 +18,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(provided: ProvidedDevnet): Promise<Stack> {
+export async function startStack(
+  provided: ProvidedDevnet,
+  options: { imageDelivery?: 'inline' | 'url' } = {},
+): Promise<Stack> {
   const devnet = connectDevnet(provided);
   const dataDir = await mkdtemp(join(tmpdir(), 'agent-e2e-'));
   // A settler of our own (with ETH) so parallel files never share a settler nonce sequence.
@@ -41,6 +44,7 @@ export async function startStack(provided: ProvidedDevnet): Promise<Stack> {
     dataDir: join(dataDir, 'gateway'),
     rpcUrl: devnet.rpcUrl,
     explorerUrl: provided.explorerUrl,
+    imageDelivery: options.imageDelivery,
     logger: createMemoryLogger(),
   });
   return {

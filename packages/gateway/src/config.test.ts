@@ -15,6 +15,7 @@ describe('loadGatewayConfig', () => {
       PAYMENT_TABLE: 'payments',
       DATA_DIR: '.data',
       IMAGE_GENERATOR: 'local',
+      IMAGE_DELIVERY: 'inline',
       AWS_REGION: 'us-east-1',
     });
   });

@@ -37,6 +37,11 @@ export const GatewayEnvSchema = z
     /** Public base URL of this gateway (x402 `resource`, image links); defaults to the request's origin. */
     PUBLIC_URL: url.optional(),
     IMAGE_URL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /**
+     * How the 200 carries the image: `inline` (base64 too, when the answer fits Lambda's 6 MB) or
+     * `url` (image_url only). The Lambda entry always uses `url`; this sets the Node server's.
+     */
+    IMAGE_DELIVERY: z.enum(['inline', 'url']).default('inline'),
     /** S3 bucket for images (Lambda); unset → files under DATA_DIR/images. */
     IMAGE_BUCKET: optionalString,
     /** JSON-RPC used only to recover interrupted settlements (receipt / authorizationState reads). */

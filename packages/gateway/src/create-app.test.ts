@@ -7,6 +7,7 @@ import {
   decodePaymentRequiredHeader,
   decodePaymentResponseHeader,
   encodeHeader,
+  GenerateImageResponse,
 } from '@agentic-payments/x402';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -18,7 +19,7 @@ import {
   SELLER,
 } from '../test/builders.ts';
 import type { ChainReader } from './chain-reader.ts';
-import { createApp } from './create-app.ts';
+import { type AppConfig, createApp } from './create-app.ts';
 import { createLocalImageStore } from './local-image-store.ts';
 import { createMemoryLogger } from './logger.ts';
 import { createMemoryPaymentStore } from './memory-payment-store.ts';
@@ -30,7 +31,14 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(options: { behaviour?: FakeBehaviour; generator?: ImageGenerator; chain?: ChainReader } = {}) {
+function setup(
+  options: {
+    behaviour?: FakeBehaviour;
+    generator?: ImageGenerator;
+    chain?: ChainReader;
+    config?: Partial<AppConfig>;
+  } = {},
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-app-'));
   dirs.push(dataDir);
   const paymentStore = createMemoryPaymentStore();
@@ -43,7 +51,12 @@ function setup(options: { behaviour?: FakeBehaviour; generator?: ImageGenerator;
   const clock = { nowMs: Date.now(), now: () => clock.nowMs };
   const logger = createMemoryLogger();
   const app = createApp({
-    config: { sellerAddress: SELLER, network: 'devnet', explorerUrl: 'http://explorer.test' },
+    config: {
+      sellerAddress: SELLER,
+      network: 'devnet',
+      explorerUrl: 'http://explorer.test',
+      ...options.config,
+    },
     paymentStore,
     facilitator: facilitator.client,
     imageGenerator: options.generator ?? new LocalImageGenerator(),
@@ -258,6 +271,37 @@ describe('POST /generate_image', () => {
       clock.nowMs += 3_600_001;
       const expired = await app.request(path);
       expect(await expired.json()).toStrictEqual({ error: 'invalid_image_url', message: expect.any(String) });
+    });
+  });
+
+  describe('image delivery (the 200 must fit Lambda’s 6 MB response)', () => {
+    it('sends image_url only, never the bytes, with imageDelivery url (the Lambda entry’s setting)', async () => {
+      const { post } = setup({ config: { imageDelivery: 'url' } });
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(res.status).toBe(200);
+      const json = GenerateImageResponse.parse(await res.json());
+      expect(json.image).toStrictEqual({ mime_type: 'image/png' });
+      expect(json.image_url).toMatch(/^http:\/\/localhost\/images\//);
+    });
+
+    it('leaves the bytes out when the answer with them would not fit the response limit', async () => {
+      const { post, logger } = setup({ config: { maxResponseBytes: 20_000 } });
+      const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+      expect(res.status).toBe(200);
+      expect(GenerateImageResponse.parse(await res.json()).image.base64).toBeUndefined();
+      expect(JSON.parse(logger.lines.at(-1) ?? '{}')).toMatchObject({ image_delivery: 'url' });
+    });
+
+    it('a replay of a settled request follows the same rule', async () => {
+      const { post } = setup({ config: { imageDelivery: 'url' } });
+      const request = body();
+      const { header } = await buildPayment();
+      await post(request, { 'PAYMENT-SIGNATURE': header });
+      const again = GenerateImageResponse.parse(
+        await (await post(request, { 'PAYMENT-SIGNATURE': header })).json(),
+      );
+      expect(again.image.base64).toBeUndefined();
+      expect(again.message).toMatch(/already settled/);
     });
   });
 

@@ -6,6 +6,7 @@ import {
   encodePaymentResponseHeader,
   explorerTxUrl,
   formatUsdc,
+  type GenerateImageResponse,
   getNetwork,
   IMAGE_QUALITIES,
   IMAGE_SIZES,
@@ -19,6 +20,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
+import { LAMBDA_SYNC_RESPONSE_MAX_BYTES } from './aws-limits.ts';
 import type { ChainReader } from './chain-reader.ts';
 import type { FacilitatorClient } from './facilitator-client.ts';
 import type { ImageStore } from './image-store.ts';
@@ -38,7 +40,23 @@ export interface AppConfig {
   readonly publicUrl?: string | undefined;
   /** Lifetime of signed image URLs. */
   readonly imageUrlTtlMs?: number;
+  /**
+   * How the 200 carries the image. `url`: `image_url` only (the Lambda entry sets it: a 2048x2048
+   * Nova Canvas PNG never fits Lambda's 6 MB response). `inline` (default): the bytes as base64 as
+   * well, when the whole answer stays within `maxResponseBytes`; otherwise `image_url` only.
+   */
+  readonly imageDelivery?: ImageDelivery | undefined;
+  /** The largest answer the runtime can return (default: Lambda's synchronous limit, 6 MB). */
+  readonly maxResponseBytes?: number | undefined;
 }
+
+export type ImageDelivery = 'inline' | 'url';
+
+/**
+ * Room kept for what surrounds the JSON body in the runtime's result: headers (PAYMENT-RESPONSE,
+ * CORS) and the Lambda result envelope, which escapes the body's quotes (about 60 of them).
+ */
+export const RESPONSE_HEADROOM_BYTES = 16 * 1024;
 
 export interface GatewayDeps {
   readonly config: AppConfig;
@@ -282,27 +300,41 @@ export function createApp(deps: GatewayDeps) {
         receipt.imageId,
         clock.now() + (config.imageUrlTtlMs ?? 3_600_000),
       );
-      return c.json(
-        {
-          status: 'payment_settled',
-          request_id: body.request_id,
-          image_id: receipt.imageId,
-          message: outcome.replayed
-            ? 'Payment already settled for this request; returning the stored result'
-            : `Payment settled on ${network.displayName}; image generated`,
-          transaction_hash: receipt.transaction,
-          payer: receipt.payer,
-          amount: formatUsdc(atomic),
-          atomic_amount: receipt.atomicAmount,
-          network: receipt.network,
-          explorer_url: explorerTxUrl(network, receipt.transaction, config.explorerUrl),
-          image: { mime_type: image.mimeType, base64: Buffer.from(image.bytes).toString('base64') },
-          image_url: imageUrl,
-        },
-        200,
-      );
+      const answer: GenerateImageResponse = {
+        status: 'payment_settled',
+        request_id: body.request_id,
+        image_id: receipt.imageId,
+        message: outcome.replayed
+          ? 'Payment already settled for this request; returning the stored result'
+          : `Payment settled on ${network.displayName}; image generated`,
+        transaction_hash: receipt.transaction,
+        payer: receipt.payer,
+        amount: formatUsdc(atomic),
+        atomic_amount: receipt.atomicAmount,
+        network: receipt.network,
+        explorer_url: explorerTxUrl(network, receipt.transaction, config.explorerUrl),
+        image: { mime_type: image.mimeType },
+        image_url: imageUrl,
+      };
+      const inline =
+        (config.imageDelivery ?? 'inline') === 'inline' &&
+        fitsInline(answer, image.bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
+      c.set('log', {
+        ...c.get('log'),
+        image_bytes: image.bytes.length,
+        image_delivery: inline ? 'inline' : 'url',
+      });
+      if (inline) answer.image.base64 = Buffer.from(image.bytes).toString('base64');
+      return c.json(answer, 200);
     },
   );
 
   return app;
+}
+
+/** Whether `answer` with the image's bytes as base64 stays within `maxBytes` (headers included). */
+function fitsInline(answer: GenerateImageResponse, imageBytes: number, maxBytes: number): boolean {
+  const base64Length = Math.ceil(imageBytes / 3) * 4;
+  const bodyLength = Buffer.byteLength(JSON.stringify(answer)) + ',"base64":""'.length + base64Length;
+  return bodyLength + RESPONSE_HEADROOM_BYTES <= maxBytes;
 }

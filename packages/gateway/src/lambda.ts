@@ -31,6 +31,8 @@ const app = createApp({
     network: config.NETWORK,
     explorerUrl: config.EXPLORER_URL,
     publicUrl: config.PUBLIC_URL,
+    // Always by URL: a 2048x2048 Nova Canvas PNG as base64 (5-8 MB) exceeds Lambda's 6 MB response.
+    imageDelivery: 'url',
   },
   paymentStore: createDynamoDbPaymentStore({
     client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),

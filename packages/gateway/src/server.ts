@@ -29,6 +29,7 @@ try {
     imageUrlSecret: config.IMAGE_URL_SECRET,
     publicUrl: config.PUBLIC_URL,
     explorerUrl: config.EXPLORER_URL,
+    imageDelivery: config.IMAGE_DELIVERY,
     rpcUrl: config.RPC_URL,
     logger,
   });

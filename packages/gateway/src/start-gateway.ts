@@ -8,11 +8,12 @@ import {
   type ImageGenerator,
   LocalImageGenerator,
 } from '@agentic-payments/imaging';
-import type { NetworkId } from '@agentic-payments/x402';
+import { answerClientErrorsAsJson, type NetworkId, NODE_MAX_HEADER_BYTES } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
+import { type AwsLimitsOptions, withAwsLimits } from './aws-limits.ts';
 import { type ChainReader, createViemChainReader } from './chain-reader.ts';
-import { createApp } from './create-app.ts';
+import { createApp, type ImageDelivery } from './create-app.ts';
 import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
 import {
   createHttpFacilitatorClient,
@@ -44,6 +45,13 @@ export interface StartGatewayOptions {
   readonly imageUrlSecret?: string | undefined;
   readonly publicUrl?: string | undefined;
   readonly explorerUrl?: string | undefined;
+  /** `inline` (default: base64 too, when the answer fits 6 MB) or `url` (as on Lambda). */
+  readonly imageDelivery?: ImageDelivery | undefined;
+  /**
+   * The cloud's limits this server enforces (defaults: Lambda's 6 MB response, the HTTP API's
+   * 30 s); tests lower them to reach them quickly.
+   */
+  readonly awsLimits?: Pick<AwsLimitsOptions, 'maxResponseBytes' | 'timeoutMs'>;
   /** JSON-RPC for settlement recovery (receipt / authorizationState reads). */
   readonly rpcUrl?: string | undefined;
   readonly facilitator?: FacilitatorClient;
@@ -102,18 +110,31 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const host = options.host ?? '127.0.0.1';
   // Bind first so the public URL (signed image links) knows the port.
   let app: ReturnType<typeof createApp> | undefined;
+  // What Lambda and the HTTP API enforce in the cloud, enforced here too (see aws-limits.ts);
+  // `/images/:id` stands in for S3 presigned URLs, which are not behind Lambda.
+  const fetch = withAwsLimits(
+    (request, env) =>
+      app === undefined ? new Response('starting', { status: 503 }) : app.fetch(request, env),
+    {
+      ...options.awsLimits,
+      exempt: (path) => path.startsWith('/images/'),
+      onLimit: (event) => logger.error('aws_limit_exceeded', { ...event }),
+    },
+  );
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
       {
-        fetch: (request, env) =>
-          app === undefined ? new Response('starting', { status: 503 }) : app.fetch(request, env),
+        fetch,
         port: options.port,
         hostname: host,
+        // Above the gateway's own 16 KiB payment-header limit, so that limit answers with its code.
+        serverOptions: { maxHeaderSize: NODE_MAX_HEADER_BYTES },
       },
       () => resolve(s),
     );
     s.once('error', reject);
   });
+  answerClientErrorsAsJson(server);
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const publicUrl = options.publicUrl ?? url;
@@ -135,6 +156,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       network: options.network,
       explorerUrl: options.explorerUrl,
       publicUrl,
+      imageDelivery: options.imageDelivery,
+      maxResponseBytes: options.awsLimits?.maxResponseBytes,
     },
     paymentStore,
     facilitator:

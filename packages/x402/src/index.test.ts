@@ -5,6 +5,9 @@ import * as x402 from './index.ts';
 // renaming one breaks a consumer, so this list only grows.
 const PUBLIC_RUNTIME_EXPORTS = [
   'AppError',
+  'GenerateImageResponse',
+  'NODE_MAX_HEADER_BYTES',
+  'answerClientErrorsAsJson',
   'isAppError',
   'X402_ERROR_CODES',
   'X402_HEADERS',

@@ -1,0 +1,62 @@
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { LAMBDA_SYNC_RESPONSE_MAX_BYTES, lambdaResultBytes, withAwsLimits } from './aws-limits.ts';
+
+function appAnswering(bytes: number) {
+  const app = new Hono();
+  app.get('/json', (c) => c.json({ data: 'a'.repeat(bytes) }));
+  app.get('/images/x', (c) =>
+    c.body(new Uint8Array(bytes).buffer as ArrayBuffer, 200, { 'content-type': 'image/png' }),
+  );
+  return app;
+}
+
+describe('lambdaResultBytes', () => {
+  it('counts the body inside the Lambda result (quotes escaped, headers and status included)', async () => {
+    const response = Response.json({ a: 'b' });
+    const expected = JSON.stringify({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":"b"}',
+      isBase64Encoded: false,
+    });
+    expect(await lambdaResultBytes(response)).toBe(Buffer.byteLength(expected));
+    expect(await response.json()).toStrictEqual({ a: 'b' });
+  });
+
+  it('counts a binary body as base64, as hono/aws-lambda sends it', async () => {
+    const bytes = await lambdaResultBytes(
+      new Response(new Uint8Array(3_000), { headers: { 'content-type': 'image/png' } }),
+    );
+    expect(bytes).toBeGreaterThan(4_000);
+  });
+});
+
+describe('withAwsLimits', () => {
+  it('passes an answer that fits through unchanged', async () => {
+    const fetch = withAwsLimits(appAnswering(1_000).fetch);
+    const res = await fetch(new Request('http://gateway.test/json'));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: string }).data).toHaveLength(1_000);
+  });
+
+  it('turns an answer over 6 MB into the 500 the HTTP API sends for a failed Lambda', async () => {
+    const seen: unknown[] = [];
+    const fetch = withAwsLimits(appAnswering(LAMBDA_SYNC_RESPONSE_MAX_BYTES).fetch, {
+      onLimit: (event) => seen.push(event),
+    });
+    const res = await fetch(new Request('http://gateway.test/json'));
+    expect(res.status).toBe(500);
+    expect(await res.json()).toStrictEqual({ message: 'Internal Server Error' });
+    expect(seen).toStrictEqual([{ limit: 'response_too_large', path: '/json', bytes: expect.any(Number) }]);
+  });
+
+  it('leaves exempt paths (the local stand-in for S3 URLs) alone', async () => {
+    const fetch = withAwsLimits(appAnswering(10).fetch, {
+      maxResponseBytes: 1,
+      exempt: (path) => path.startsWith('/images/'),
+    });
+    expect((await fetch(new Request('http://gateway.test/images/x'))).status).toBe(200);
+    expect((await fetch(new Request('http://gateway.test/json'))).status).toBe(500);
+  });
+});
