@@ -501,7 +501,7 @@ async function takeOverAndBuy(ctx: Context, record: LedgerRecord): Promise<Purch
     leaseUntil: now + PENDING_LEASE_MS,
     now,
     authorization: ctx.authorization,
-    imageId: randomUUID(),
+    imageId: record.imageId ?? randomUUID(),
   });
   if (taken.kind === 'conflict') return conflict(taken.reason);
   if (taken.kind === 'lost') return inProgress(record);
@@ -526,17 +526,23 @@ async function settlementOnChain(
   const { asset, payTo, amount } = ctx.input.requirements;
   const payer = authorization.payer as `0x${string}`;
   const nonce = authorization.nonce as `0x${string}`;
+  const paysThisPurchase = async (transaction: string) => {
+    const transfer = await chain.transferOf(transaction as `0x${string}`, asset, payer);
+    return (
+      transfer !== undefined && transfer.to.toLowerCase() === payTo.toLowerCase() && transfer.value === amount
+    );
+  };
   if (known !== undefined) {
     const status = await chain.receiptStatus(known as `0x${string}`);
     if (status === 'unknown') return { kind: 'pending', transaction: known };
+    if (status === 'success' && (await paysThisPurchase(known)))
+      return { kind: 'settled', transaction: known };
+    // Reverted: the nonce may be unused again, or used by another transaction: ask the token.
   }
   if (!(await chain.authorizationUsed(asset, payer, nonce))) return { kind: 'unused' };
   const transaction = await chain.findAuthorizationTransaction(asset, payer, nonce);
-  if (transaction === undefined) return { kind: 'pending', transaction: known };
-  const transfer = await chain.transferOf(transaction, asset, payer);
-  const ours =
-    transfer !== undefined && transfer.to.toLowerCase() === payTo.toLowerCase() && transfer.value === amount;
-  return ours ? { kind: 'settled', transaction } : { kind: 'foreign' };
+  if (transaction === undefined) return { kind: 'pending', transaction: undefined };
+  return (await paysThisPurchase(transaction)) ? { kind: 'settled', transaction } : { kind: 'foreign' };
 }
 
 /**
@@ -659,7 +665,7 @@ function conflict(reason: ConflictReason): PurchaseOutcome {
     case 'purchase':
       return fail(
         409,
-        GATEWAY_ERRORS.authorizationReused,
+        GATEWAY_ERRORS.requestIdConflict,
         'this request id was already used for another purchase',
       );
     case 'payer':
