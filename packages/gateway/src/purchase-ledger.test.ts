@@ -44,6 +44,9 @@ const receipt: StoredReceipt = {
 let dynamo: LocalDynamo;
 let dataDir: string;
 let client: DynamoDBClient;
+/** The same engine through the in-process handler, which answers ALL_OLD as DynamoDB does. */
+let inProcess: DynamoDBClient;
+const sent: string[] = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'gateway-store-'));
@@ -54,18 +57,55 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   await ensurePaymentTable(client, 'payments-test');
+  inProcess = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    requestHandler: dynamo.requestHandler,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  inProcess.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName ?? 'unknown');
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
 });
 
 afterAll(async () => {
   client?.destroy();
+  inProcess?.destroy();
   await dynamo?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 const adapters: Array<[string, () => PaymentStore]> = [
   ['memory', () => createMemoryPaymentStore()],
-  ['dynamodb (dynalite)', () => createDynamoDbPaymentStore({ client, tableName: 'payments-test' })],
+  [
+    'dynamodb (dynalite over TCP, no ALL_OLD)',
+    () => createDynamoDbPaymentStore({ client, tableName: 'payments-test' }),
+  ],
+  [
+    'dynamodb (dynalite in-process, ALL_OLD)',
+    () => createDynamoDbPaymentStore({ client: inProcess, tableName: 'payments-test' }),
+  ],
 ];
+
+describe('createDynamoDbPaymentStore', () => {
+  it('takes the current item from a failed condition (ALL_OLD): a lost race costs no GetItem', async () => {
+    const ledger = createPurchaseLedger(
+      createDynamoDbPaymentStore({ client: inProcess, tableName: 'payments-test' }),
+      {
+        retentionMs: 1,
+      },
+    );
+    const params = beginParams();
+    expect((await ledger.begin(params)).kind).toBe('fresh');
+    sent.length = 0;
+    expect((await ledger.begin({ ...params, authorization: authorization() })).kind).toBe('in_progress');
+    expect(sent).toStrictEqual(['PutItemCommand', 'PutItemCommand']);
+  });
+});
 
 /** A ledger over a fresh store, with one purchase begun (`fresh`) under `params`. */
 async function begun(makeStore: () => PaymentStore, overrides: Partial<BeginParameters> = {}) {
