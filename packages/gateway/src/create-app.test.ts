@@ -168,6 +168,12 @@ describe('POST /generate_image', () => {
             extra: { name: 'USDC', version: '2', chainId: 84532 },
           },
         ],
+        extensions: {
+          'payment-identifier': {
+            info: { required: false },
+            schema: expect.objectContaining({ type: 'object' }),
+          },
+        },
       });
       expect(facilitator.calls.verify).toHaveLength(0);
     });
