@@ -63,9 +63,41 @@ export async function startLocalDynamo(options: {
   const { port } = server.address() as AddressInfo;
   const [listener] = server.listeners('request') as Listener[];
   if (listener === undefined) throw new Error('dynalite: no request handler on its server');
+  const requestHandler = withConditionFailureItems(inProcessHandler(listener));
+  // The endpoint answers through the same handler, so other processes see ALL_OLD items too.
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (typeof value === 'string') headers[name] = value;
+      }
+      requestHandler
+        .handle({
+          method: req.method ?? 'POST',
+          path: req.url ?? '/',
+          headers,
+          body: new Uint8Array(Buffer.concat(chunks)),
+        })
+        .then(({ response }) => {
+          const body = Buffer.from(response.body);
+          res.writeHead(response.statusCode, {
+            ...response.headers,
+            'content-length': String(body.byteLength),
+          });
+          res.end(body);
+        })
+        .catch(() => {
+          res.writeHead(500);
+          res.end();
+        });
+    });
+  });
   return {
     endpoint: `http://${host}:${port}`,
-    requestHandler: withConditionFailureItems(inProcessHandler(listener)),
+    requestHandler,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error?: Error) => (error ? reject(error) : resolve()));
@@ -150,8 +182,11 @@ function withConditionFailureItems(handler: SdkRequestHandler): SdkRequestHandle
         Key: await keyOf(request, params),
         ConsistentRead: true,
       });
+      // The body changes: drop the length and checksum computed for the old one.
+      const { 'content-length': _length, 'x-amz-crc32': _crc, ...headers } = result.response.headers;
       const response: SdkResponse = {
         ...result.response,
+        headers,
         body: new TextEncoder().encode(
           JSON.stringify(read.Item === undefined ? error : { ...error, Item: read.Item }),
         ),

@@ -63,13 +63,15 @@ beforeAll(async () => {
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  inProcess.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(context.commandName ?? 'unknown');
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommands' },
-  );
+  for (const c of [client, inProcess]) {
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(context.commandName ?? 'unknown');
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+  }
 });
 
 afterAll(async () => {
@@ -91,20 +93,22 @@ const adapters: Array<[string, () => PaymentStore]> = [
   ],
 ];
 
-describe('createDynamoDbPaymentStore', () => {
-  it('takes the current item from a failed condition (ALL_OLD): a lost race costs no GetItem', async () => {
-    const ledger = createPurchaseLedger(
-      createDynamoDbPaymentStore({ client: inProcess, tableName: 'payments-test' }),
-      {
-        retentionMs: 1,
-      },
-    );
-    const params = beginParams();
-    expect((await ledger.begin(params)).kind).toBe('fresh');
-    sent.length = 0;
-    expect((await ledger.begin({ ...params, authorization: authorization() })).kind).toBe('in_progress');
-    expect(sent).toStrictEqual(['PutItemCommand', 'PutItemCommand']);
-  });
+describe('createDynamoDbPaymentStore on the local engine', () => {
+  it.each([
+    ['in-process', () => inProcess],
+    ['over TCP', () => client],
+  ])(
+    'takes the current item from a failed condition (ALL_OLD, %s): a lost race costs no GetItem',
+    async (_name, clientOf) => {
+      const store = createDynamoDbPaymentStore({ client: clientOf(), tableName: 'payments-test' });
+      const ledger = createPurchaseLedger(store, { retentionMs: 1 });
+      const params = beginParams();
+      expect((await ledger.begin(params)).kind).toBe('fresh');
+      sent.length = 0;
+      expect((await ledger.begin({ ...params, authorization: authorization() })).kind).toBe('in_progress');
+      expect(sent).toStrictEqual(['PutItemCommand', 'PutItemCommand']);
+    },
+  );
 });
 
 /** A ledger over a fresh store, with one purchase begun (`fresh`) under `params`. */
