@@ -1,17 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { dimensionsOf, type ImageGenerator, ImagingError, isImagingError } from '@agentic-payments/imaging';
-import {
-  authorizationFromWire,
-  type PaymentPayload,
-  transferWithAuthorizationTypedData,
-} from '@agentic-payments/x402';
-import { verifyTypedData } from 'viem';
-import { z } from 'zod';
+import { dimensionsOf, type ImageGenerator, isImagingError } from '@agentic-payments/imaging';
+import type { PaymentPayload } from '@agentic-payments/x402';
 import type { ChainReader } from './chain-reader.ts';
+import { beforeDeadline, type Outcome, outcomeOf, withDeadline } from './deadline.ts';
 import { type FacilitatorClient, type FacilitatorRequest, neverDelivered } from './facilitator-client.ts';
 import type { ImageStore, StoredImage } from './image-store.ts';
 import type { Logger } from './logger.ts';
 import { matchPayment } from './match-payment.ts';
+import { paymentIdentifierOf } from './payment-identifier.ts';
 import {
   type AuthorizationRef,
   authorizationKey,
@@ -22,6 +18,7 @@ import {
 import { type ConflictReason, createPurchaseLedger, type PurchaseLedger } from './purchase-ledger.ts';
 import { GATEWAY_ERRORS, type GatewayErrorCode, type PurchaseErrorCode, passThrough } from './reasons.ts';
 import { type ServerRequirements, toV1Requirements, toV2Requirements } from './requirements.ts';
+import { verifyAuthorizationSignature } from './verify-authorization-signature.ts';
 
 /** Holder lease from `begin` through verify, generation, image store and settle. */
 export const PENDING_LEASE_MS = 120_000;
@@ -93,19 +90,6 @@ export function purchaseFingerprint(
     .digest('hex');
 }
 
-/** x402 `payment-identifier` extension (`extensions["payment-identifier"].info.id`, 16-128 of [A-Za-z0-9_-]). */
-export const PAYMENT_IDENTIFIER = 'payment-identifier';
-const PaymentIdentifierSchema = z.object({
-  info: z.object({
-    id: z
-      .string()
-      .min(16)
-      .max(128)
-      .regex(/^[a-zA-Z0-9_-]+$/)
-      .optional(),
-  }),
-});
-
 /**
  * The purchase's idempotency key: the client's x402 `payment-identifier` where it sends one, else
  * the request id; scoped to this network and seller.
@@ -115,15 +99,6 @@ export function purchaseKey(input: Pick<PurchaseInput, 'requestId' | 'requiremen
   const scope = `purchase:${r.network.caip2}:${r.payTo.toLowerCase()}`;
   const id = paymentIdentifierOf(input.payment);
   return id === undefined || !id.ok ? `${scope}:request:${input.requestId}` : `${scope}:payment:${id.id}`;
-}
-
-function paymentIdentifierOf(payment: PaymentPayload): { ok: true; id: string } | { ok: false } | undefined {
-  if (payment.x402Version !== 2) return undefined;
-  const extension = payment.extensions?.[PAYMENT_IDENTIFIER];
-  if (extension === undefined) return undefined;
-  const parsed = PaymentIdentifierSchema.safeParse(extension);
-  if (!parsed.success) return { ok: false };
-  return parsed.data.info.id === undefined ? undefined : { ok: true, id: parsed.data.info.id };
 }
 
 interface Context {
@@ -137,7 +112,6 @@ interface Context {
   readonly settleReserveMs: number;
 }
 
-type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 type VerifyAnswer = Awaited<ReturnType<FacilitatorClient['verify']>>;
 type SettleAnswer = Awaited<ReturnType<FacilitatorClient['settle']>>;
 
@@ -169,7 +143,7 @@ export async function purchaseImage(deps: PurchaseDeps, input: PurchaseInput): P
 
   // 2. verify: the signature here, on every path; the facilitator's checks (balance, nonce, simulation)
   //    side by side with `begin`, needed only when this request is the one that settles.
-  if (!(await signatureValid(deps, input))) {
+  if (!(await verifyAuthorizationSignature(input.payment, requirements, deps.chain))) {
     return rejected(GATEWAY_ERRORS.invalidSignature, 'the authorization signature is not the payer’s');
   }
   const auth = match.authorization;
@@ -560,85 +534,10 @@ const ALREADY_USED = new Set([
   'invalid_exact_evm_nonce_already_used',
 ]);
 
-/**
- * The EIP-712 signature of the authorization, checked here (the facilitator's verify also checks it,
- * but a replayed or stored result is answered without one). An EOA signature recovers locally; a
- * smart-wallet one (ERC-1271 / ERC-6492) is left to the chain reader when there is one.
- */
-async function signatureValid(deps: PurchaseDeps, input: PurchaseInput): Promise<boolean> {
-  const { requirements } = input;
-  const { authorization: wire, signature } = input.payment.payload;
-  let typedData: ReturnType<typeof transferWithAuthorizationTypedData>;
-  try {
-    typedData = transferWithAuthorizationTypedData({
-      chainId: requirements.network.chainId,
-      verifyingContract: requirements.asset,
-      authorization: authorizationFromWire(wire),
-    });
-  } catch {
-    return false;
-  }
-  const parameters = { ...typedData, address: typedData.message.from, signature: signature as `0x${string}` };
-  try {
-    if (await verifyTypedData(parameters)) return true;
-  } catch {
-    // not an EOA signature: the chain may still accept it
-  }
-  return deps.chain?.verifyTypedData === undefined ? false : deps.chain.verifyTypedData(parameters);
-}
-
 async function deliverStored(ctx: Context, receipt: StoredReceipt): Promise<PurchaseOutcome> {
   const image = await ctx.deps.imageStore.get(receipt.imageId);
   if (image === undefined) throw new Error(`image ${receipt.imageId} of a settled purchase is missing`);
   return { kind: 'delivered', receipt, image, replayed: true };
-}
-
-/** A promise that never rejects (an abandoned call must not become an unhandled rejection). */
-function outcomeOf<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-/** The outcome, or undefined when `ms` passed first. */
-async function beforeDeadline<T>(promise: Promise<Outcome<T>>, ms: number): Promise<Outcome<T> | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Runs `run` with an abort signal and a hard deadline: a generator that ignores the signal (an SDK
- * without cancellation) cannot hold the request and its purchase past the deadline.
- */
-async function withDeadline<T>(run: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        const error = new ImagingError(
-          GATEWAY_ERRORS.generationTimeout,
-          `image generation took longer than its ${Math.max(0, ms)} ms budget`,
-        );
-        controller.abort(error);
-        reject(error);
-      },
-      Math.max(0, ms),
-    );
-  });
-  try {
-    return await Promise.race([run(controller.signal), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function fail(

@@ -106,7 +106,7 @@ describe('createDynamoDbPaymentStore on the local engine', () => {
       expect((await ledger.begin(params)).kind).toBe('fresh');
       sent.length = 0;
       expect((await ledger.begin({ ...params, authorization: authorization() })).kind).toBe('in_progress');
-      expect(sent).toStrictEqual(['PutItemCommand', 'PutItemCommand']);
+      expect(sent).toStrictEqual(['PutItemCommand']);
     },
   );
 });
@@ -191,7 +191,7 @@ describe.each(adapters)('purchase ledger over %s', (_name, makeStore) => {
         kind: 'replay',
         receipt,
       });
-      // The unused authorization is not kept bound to a purchase it did not pay for.
+      // The unused authorization is not bound to a purchase it did not pay for.
       expect(await store.get(other.key, NOW + 10)).toBeUndefined();
     });
 

@@ -128,39 +128,29 @@ export function createPurchaseLedger(
         imageId: params.imageId,
         authorization: params.authorization,
       };
-      // Both conditional writes side by side: the purchase (the idempotency key) and the binding
-      // of the authorization to it (an authorization pays for one purchase only, ever).
-      const [created, bound] = await Promise.all([
-        store.create(purchase, params.now),
-        store.create(bindingOf(purchase, params.authorization, params.now), params.now),
-      ]);
-      const boundHere = bound.created || bound.existing.holder === params.key;
+      // The purchase first (the idempotency key): only its one holder binds the authorization to it
+      // (an authorization pays for one purchase only, ever). A retry, a replay or a lost race costs
+      // one conditional put; a fresh purchase two.
+      const created = await store.create(purchase, params.now);
       if (created.created) {
-        if (boundHere) return { kind: 'fresh', holder: purchase };
+        if (await bind(purchase, params.authorization, params.now))
+          return { kind: 'fresh', holder: purchase };
         await store.remove(purchase.key, purchase.version);
         return { kind: 'conflict', reason: 'authorization' };
       }
       const existing = created.existing;
-      const settle = async (result: BeginResult): Promise<BeginResult> => {
-        // A binding this call created for a purchase it will not pay for is not kept (the
-        // authorization stays usable elsewhere).
-        if (bound.created && (result.kind === 'replay' || result.kind === 'conflict')) {
-          await store.remove(params.authorization.key, 0);
-        }
-        return result;
-      };
       if (existing.kind !== 'purchase' || existing.fingerprint !== params.fingerprint) {
-        return settle({ kind: 'conflict', reason: 'purchase' });
+        return { kind: 'conflict', reason: 'purchase' };
       }
       const payer = existing.receipt?.payer ?? existing.authorization?.payer;
       if (payer === undefined || !same(payer, params.authorization.payer)) {
-        return settle({ kind: 'conflict', reason: 'payer' });
+        return { kind: 'conflict', reason: 'payer' };
       }
       if (existing.state === 'settled' && existing.receipt !== undefined) {
-        return settle({ kind: 'replay', receipt: existing.receipt });
+        return { kind: 'replay', receipt: existing.receipt };
       }
-      if (!boundHere) return { kind: 'conflict', reason: 'authorization' };
       if (existing.leaseUntil > params.now) return { kind: 'in_progress', record: existing };
+      // Resolved for the purchase's own authorization; another one is bound only when it takes over.
       return { kind: 'recover', record: existing };
     },
 
