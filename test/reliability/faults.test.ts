@@ -81,7 +81,7 @@ beforeAll(async () => {
   proxy = await startFacilitatorProxy(facilitator.url);
   cleanups.push(() => proxy.stop());
   seller = await freshSeller(devnet);
-  // The hanging-generator case waits out the gateway's 60 s deadline: start it now, in the
+  // The hanging-generator case waits out the gateway's generation budget (28 s deadline - 8 s settle reserve): start it now, in the
   // background (it talks to the facilitator directly), and judge it in the last test.
   hangCase = runHangCase('hang');
   hangCase.catch(() => undefined);

@@ -1,4 +1,12 @@
-import { createPublicClient, http, parseAbi, parseAbiItem } from 'viem';
+import {
+  createPublicClient,
+  http,
+  isAddressEqual,
+  type PublicClient,
+  parseAbi,
+  parseAbiItem,
+  parseEventLogs,
+} from 'viem';
 
 /**
  * Read-only chain access, used only to recover a purchase whose settlement outcome was lost (the
@@ -15,11 +23,23 @@ export interface ChainReader {
     from: `0x${string}`,
     nonce: `0x${string}`,
   ): Promise<`0x${string}` | undefined>;
+  /**
+   * The ERC-20 `Transfer` a mined transaction made from `from` on `asset` (an EIP-3009 transfer
+   * emits exactly one), or undefined when it made none.
+   */
+  transferOf(
+    hash: `0x${string}`,
+    asset: `0x${string}`,
+    from: `0x${string}`,
+  ): Promise<{ readonly to: `0x${string}`; readonly value: bigint } | undefined>;
+  /** EIP-712 signature check that also accepts smart-wallet signatures (ERC-1271, ERC-6492). */
+  verifyTypedData?(parameters: Parameters<PublicClient['verifyTypedData']>[0]): Promise<boolean>;
 }
 
 const EIP3009_ABI = parseAbi([
   'function authorizationState(address authorizer, bytes32 nonce) view returns (bool)',
 ]);
+const TRANSFER_ABI = parseAbi(['event Transfer(address indexed from, address indexed to, uint256 value)']);
 const AUTHORIZATION_USED = parseAbiItem(
   'event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)',
 );
@@ -63,6 +83,15 @@ export function createViemChainReader(options: {
         toBlock: latest,
       });
       return logs[0]?.transactionHash ?? undefined;
+    },
+    verifyTypedData: (parameters) => client.verifyTypedData(parameters),
+    async transferOf(hash, asset, from) {
+      const receipt = await client.getTransactionReceipt({ hash });
+      if (receipt.status !== 'success') return undefined;
+      const transfer = parseEventLogs({ abi: TRANSFER_ABI, logs: receipt.logs, eventName: 'Transfer' }).find(
+        (log) => isAddressEqual(log.address, asset) && isAddressEqual(log.args.from, from),
+      );
+      return transfer === undefined ? undefined : { to: transfer.args.to, value: transfer.args.value };
     },
   };
 }

@@ -24,7 +24,14 @@ import { createLocalImageStore } from './local-image-store.ts';
 import { createMemoryLogger } from './logger.ts';
 import { createMemoryPaymentStore } from './memory-payment-store.ts';
 import { authorizationKey } from './payment-store.ts';
-import { PENDING_LEASE_MS, purchaseFingerprint, SETTLING_LEASE_MS } from './purchase-image.ts';
+import {
+  PENDING_LEASE_MS,
+  type PurchaseInput,
+  purchaseFingerprint,
+  purchaseKey,
+  SETTLING_LEASE_MS,
+} from './purchase-image.ts';
+import { createPurchaseLedger } from './purchase-ledger.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -80,7 +87,7 @@ const body = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** Reserves `request` under the payer's `nonce` the way another gateway instance would have. */
+/** Begins `request` under the payer's `nonce` the way another gateway instance would have. */
 async function reserveAsAnotherHolder(
   paymentStore: ReturnType<typeof createMemoryPaymentStore>,
   now: number,
@@ -88,33 +95,45 @@ async function reserveAsAnotherHolder(
   nonce: `0x${string}`,
   imageId?: string,
 ): Promise<string> {
-  const key = authorizationKey({
-    network: network.caip2,
+  const requirements = {
+    network,
     asset: network.usdcAddress,
-    payer: payer.address,
-    nonce,
+    payTo: SELLER,
+    amount: 40_000n,
+    resource: '',
+    description: '',
+  };
+  const key = purchaseKey({
+    requestId: request.request_id,
+    requirements,
+    payment: { x402Version: 1 } as PurchaseInput['payment'],
   });
-  await paymentStore.reserve({
+  const begun = await createPurchaseLedger(paymentStore, { retentionMs: 3_600_000 }).begin({
     key,
     requestId: request.request_id,
     fingerprint: purchaseFingerprint({
       prompt: request.prompt,
       size: '1024x1024',
       quality: 'standard',
-      requirements: {
-        network,
-        asset: network.usdcAddress,
-        payTo: SELLER,
-        amount: 40_000n,
-        resource: '',
-        description: '',
-      },
+      requirements,
     }),
+    authorization: {
+      key: authorizationKey({
+        network: network.caip2,
+        asset: network.usdcAddress,
+        payer: payer.address,
+        nonce,
+      }),
+      payer: payer.address,
+      nonce,
+      validBefore: String(Math.floor(now / 1000) + 300),
+    },
+    imageId: imageId ?? crypto.randomUUID(),
     leaseUntil: now + PENDING_LEASE_MS,
     expiresAt: now + 3_600_000,
     now,
-    ...(imageId === undefined ? {} : { imageId }),
   });
+  if (begun.kind !== 'fresh') throw new Error(`expected fresh, got ${begun.kind}`);
   return key;
 }
 
@@ -162,6 +181,12 @@ describe('POST /generate_image', () => {
             extra: { name: 'USDC', version: '2', chainId: 84532 },
           },
         ],
+        extensions: {
+          'payment-identifier': {
+            info: { required: false },
+            schema: expect.objectContaining({ type: 'object' }),
+          },
+        },
       });
       expect(facilitator.calls.verify).toHaveLength(0);
     });
@@ -337,13 +362,14 @@ describe('POST /generate_image', () => {
       expect(b.transaction_hash).toBe(a.transaction_hash);
       expect(b.image_id).toBe(a.image_id);
       expect(facilitator.calls.settle).toHaveLength(1);
-      // The same request id with another prompt is another purchase.
+      // A request id buys once (issue 13): the same id with another prompt is refused, not charged.
       const other = await post(
         { ...request, prompt: 'another picture' },
         { 'PAYMENT-SIGNATURE': (await buildPayment()).header },
       );
-      expect(other.status).toBe(200);
-      expect(facilitator.calls.settle).toHaveLength(2);
+      expect(other.status).toBe(409);
+      expect(((await other.json()) as { error: string }).error).toBe('request_id_conflict');
+      expect(facilitator.calls.settle).toHaveLength(1);
     });
 
     it('answers 409 authorization_reused for the same authorization on another request', async () => {
@@ -356,7 +382,7 @@ describe('POST /generate_image', () => {
       expect(facilitator.calls.settle).toHaveLength(1);
     });
 
-    it('answers 409 authorization_reused for the same request id with another prompt', async () => {
+    it('answers 409 for the same request id with another prompt', async () => {
       const { post } = setup();
       const { header } = await buildPayment();
       const request = body();
@@ -547,6 +573,7 @@ describe('POST /generate_image', () => {
         receiptStatus: async () => 'success',
         authorizationUsed: async () => true,
         findAuthorizationTransaction: async () => undefined,
+        transferOf: async () => ({ to: SELLER, value: 40_000n }),
       };
       const { post, facilitator, clock } = setup({ behaviour: 'settle-pending', chain });
       const { header } = await buildPayment();
@@ -567,6 +594,7 @@ describe('POST /generate_image', () => {
         receiptStatus: async () => 'success',
         authorizationUsed: async () => used.value,
         findAuthorizationTransaction: async () => `0x${'ab'.repeat(32)}`,
+        transferOf: async () => ({ to: SELLER, value: 40_000n }),
       };
       const { post, facilitator, clock, paymentStore } = setup({ behaviour: 'settle-timeout', chain });
       const { header } = await buildPayment();
@@ -574,7 +602,7 @@ describe('POST /generate_image', () => {
       const res = await post(request, { 'PAYMENT-SIGNATURE': header });
       expect(res.status).toBe(504);
       expect(((await res.json()) as { error: string }).error).toBe('settlement_pending');
-      expect([...paymentStore.records.values()][0]?.state).toBe('settling');
+      expect([...paymentStore.records.values()].find((r) => r.kind === 'purchase')?.state).toBe('settling');
       // The first settle did land after all: the retry finds it on chain and does not settle again.
       used.value = true;
       clock.nowMs += 1;
@@ -591,6 +619,7 @@ describe('POST /generate_image', () => {
         receiptStatus: async () => 'success',
         authorizationUsed: async () => false,
         findAuthorizationTransaction: async () => undefined,
+        transferOf: async () => ({ to: SELLER, value: 40_000n }),
       };
       const { post, facilitator, clock } = setup({ behaviour: 'settle-timeout', chain });
       const { header } = await buildPayment();
@@ -657,6 +686,7 @@ describe('POST /generate_image', () => {
           receiptStatus: async () => 'success',
           authorizationUsed: async () => true,
           findAuthorizationTransaction: async () => tx as `0x${string}`,
+          transferOf: async () => ({ to: SELLER, value: 40_000n }),
         });
         expect(res.status).toBe(200);
         const json = (await res.json()) as {
@@ -679,6 +709,7 @@ describe('POST /generate_image', () => {
           receiptStatus: async () => 'success',
           authorizationUsed: async () => false,
           findAuthorizationTransaction: async () => undefined,
+          transferOf: async () => ({ to: SELLER, value: 40_000n }),
         });
         expect(res.status).toBe(200);
         const json = (await res.json()) as { image_id: string; image: { base64: string } };
@@ -697,6 +728,7 @@ describe('POST /generate_image', () => {
             // Would deliver without a settle if it were (wrongly) consulted.
             authorizationUsed: async () => true,
             findAuthorizationTransaction: async () => `0x${'ef'.repeat(32)}`,
+            transferOf: async () => ({ to: SELLER, value: 40_000n }),
           },
           false,
         );
@@ -710,7 +742,7 @@ describe('POST /generate_image', () => {
     describe('the receipt writes after a settlement', () => {
       it('that fail are logged; the charged purchase is still delivered', async () => {
         const { post, paymentStore, logger, facilitator } = setup();
-        paymentStore.saveSettled = async () => {
+        paymentStore.put = async () => {
           throw new Error('store unavailable (test)');
         };
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
@@ -722,18 +754,18 @@ describe('POST /generate_image', () => {
     });
 
     describe('when generation takes long enough to eat into the reservation lease', () => {
-      /** The store writes of a purchase after its reservation: transitions (by state) and saveSettled. */
+      /** The store writes of a purchase after `begin`: conditional replaces (by state) and `complete`'s put. */
       function recordTransitions(paymentStore: ReturnType<typeof setup>['paymentStore']) {
         const writes: string[] = [];
-        const transition = paymentStore.transition.bind(paymentStore);
-        paymentStore.transition = async (guard, update) => {
-          writes.push(update.state);
-          return transition(guard, update);
+        const replace = paymentStore.replace.bind(paymentStore);
+        paymentStore.replace = async (record, expectedVersion) => {
+          writes.push(record.state);
+          return replace(record, expectedVersion);
         };
-        const saveSettled = paymentStore.saveSettled.bind(paymentStore);
-        paymentStore.saveSettled = async (params) => {
-          writes.push('saveSettled');
-          return saveSettled(params);
+        const put = paymentStore.put.bind(paymentStore);
+        paymentStore.put = async (record) => {
+          writes.push('complete');
+          return put(record);
         };
         return writes;
       }
@@ -744,7 +776,7 @@ describe('POST /generate_image', () => {
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
         expect(res.status).toBe(200);
         expect(facilitator.calls.settle).toHaveLength(1);
-        expect(states).toStrictEqual(['saveSettled']);
+        expect(states).toStrictEqual(['complete']);
       });
 
       it('renews the lease (conditionally) before settling', async () => {
@@ -763,7 +795,7 @@ describe('POST /generate_image', () => {
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
         expect(res.status).toBe(200);
         expect(facilitator.calls.settle).toHaveLength(1);
-        expect(states).toStrictEqual(['pending', 'saveSettled']);
+        expect(states).toStrictEqual(['pending', 'complete']);
       });
 
       it('does not settle when another request took the purchase over meanwhile (409)', async () => {
@@ -780,16 +812,16 @@ describe('POST /generate_image', () => {
         hook.during = async () => {
           // Our lease passes and another instance takes the record over (a new lease).
           clock.nowMs += PENDING_LEASE_MS + 1;
-          const [record] = [...paymentStore.records.values()];
+          const record = [...paymentStore.records.values()].find((r) => r.kind === 'purchase');
           if (!record) throw new Error('no record');
-          await paymentStore.transition(
+          await paymentStore.replace(
             {
-              key: record.key,
-              requestId: record.requestId,
-              state: record.state,
-              leaseUntil: record.leaseUntil,
+              ...record,
+              version: record.version + 1,
+              holder: 'another',
+              leaseUntil: clock.nowMs + PENDING_LEASE_MS,
             },
-            { state: 'pending', leaseUntil: clock.nowMs + PENDING_LEASE_MS },
+            record.version,
           );
         };
         const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
@@ -826,7 +858,7 @@ describe('GET /health and CORS', () => {
 
   it('turns an unknown fault into a 500 that leaks nothing', async () => {
     const { post, logger, paymentStore } = setup();
-    paymentStore.reserve = async () => {
+    paymentStore.create = async () => {
       throw new Error('table arn:aws:dynamodb:secret-detail is broken');
     };
     const res = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });

@@ -26,7 +26,7 @@ import type { FacilitatorClient } from './facilitator-client.ts';
 import type { ImageStore } from './image-store.ts';
 import type { Logger } from './logger.ts';
 import type { PaymentStore } from './payment-store.ts';
-import { type PurchaseOutcome, purchaseImage } from './purchase-image.ts';
+import { type PurchaseDeadline, type PurchaseOutcome, purchaseImage } from './purchase-image.ts';
 import { GATEWAY_ERRORS } from './reasons.ts';
 import { paymentRequiredV1, paymentRequiredV2, type ServerRequirements } from './requirements.ts';
 
@@ -70,6 +70,8 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** Optional chain reads to recover interrupted settlements (see purchase-image.ts). */
   readonly chain?: ChainReader | undefined;
+  /** The purchase's time budget (default: inside API Gateway's 30 s, see purchase-image.ts). */
+  readonly deadline?: PurchaseDeadline | undefined;
 }
 
 /** Body of `POST /generate_image`. Unknown fields are refused; `price` is accepted and ignored. */

@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
@@ -6,33 +7,33 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { type PaymentRecord, type PaymentStore, type RecordGuard, settledRecords } from './payment-store.ts';
+import type { LedgerRecord, PaymentStore } from './payment-store.ts';
 
 /**
  * Item layout (partition key `pk`):
- *   pk, request_id, fingerprint, state, lease_until (ms), expires_at (ms), ttl (s, the table's TTL
- *   attribute), created_at (ms), image_id?, transaction?, receipt? (map)
- * DynamoDB deletes TTL-expired items up to days late, so every read and every conditional write also
- * compares `expires_at` with the caller's clock.
+ *   pk, kind, state, version, holder, request_id, fingerprint, lease_until (ms), expires_at (ms),
+ *   ttl (s, the table's TTL attribute), created_at (ms), image_id?, authorization? (map),
+ *   transaction?, receipt? (map)
+ * DynamoDB deletes TTL-expired items up to days late, so every read and `create` also compares
+ * `expires_at` with the caller's clock.
  */
 const ItemSchema = z.object({
   pk: z.string(),
+  kind: z.enum(['purchase', 'authorization']),
+  state: z.enum(['pending', 'settling', 'settled', 'bound']),
+  version: z.number(),
+  holder: z.string(),
   request_id: z.string(),
   fingerprint: z.string(),
-  state: z.enum(['pending', 'settling', 'settled']),
   lease_until: z.number(),
   expires_at: z.number(),
   created_at: z.number(),
   image_id: z.string().optional(),
+  authorization: z
+    .object({ key: z.string(), payer: z.string(), nonce: z.string(), validBefore: z.string() })
+    .optional(),
   transaction: z.string().optional(),
   receipt: z
     .object({
@@ -47,45 +48,64 @@ const ItemSchema = z.object({
     .optional(),
 });
 
-function toItem(record: PaymentRecord) {
+function toItem(record: LedgerRecord) {
   return {
     pk: record.key,
+    kind: record.kind,
+    state: record.state,
+    version: record.version,
+    holder: record.holder,
     request_id: record.requestId,
     fingerprint: record.fingerprint,
-    state: record.state,
     lease_until: record.leaseUntil,
     expires_at: record.expiresAt,
     ttl: Math.ceil(record.expiresAt / 1000),
     created_at: record.createdAt,
     image_id: record.imageId,
+    authorization: record.authorization,
     transaction: record.transaction,
     receipt: record.receipt,
   };
 }
 
-/** Attempts of one BatchWriteItem while DynamoDB hands items back unprocessed (throttling). */
-const BATCH_ATTEMPTS = 4;
-
-function toRecord(item: unknown): PaymentRecord {
+function toRecord(item: unknown): LedgerRecord {
   const parsed = ItemSchema.parse(item);
-  return {
-    key: parsed.pk,
-    requestId: parsed.request_id,
-    fingerprint: parsed.fingerprint,
-    state: parsed.state,
-    leaseUntil: parsed.lease_until,
-    expiresAt: parsed.expires_at,
-    createdAt: parsed.created_at,
+  // Absent optional attributes stay absent (not `undefined` keys): the same record as every adapter.
+  const optional = {
     imageId: parsed.image_id,
+    authorization: parsed.authorization,
     transaction: parsed.transaction,
     receipt: parsed.receipt,
   };
+  return {
+    key: parsed.pk,
+    kind: parsed.kind,
+    state: parsed.state,
+    version: parsed.version,
+    holder: parsed.holder,
+    requestId: parsed.request_id,
+    fingerprint: parsed.fingerprint,
+    leaseUntil: parsed.lease_until,
+    expiresAt: parsed.expires_at,
+    createdAt: parsed.created_at,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+  };
 }
 
-const GUARD_CONDITION = '#rid = :rid AND #state = :gstate AND #lease = :glease';
-const GUARD_NAMES = { '#rid': 'request_id', '#state': 'state', '#lease': 'lease_until' } as const;
-function guardValues(guard: RecordGuard) {
-  return { ':rid': guard.requestId, ':gstate': guard.state, ':glease': guard.leaseUntil };
+/**
+ * The `Item` of a ConditionalCheckFailedException arrives in DynamoDB JSON: the document client
+ * does not convert it (aws/aws-sdk-js-v3#6723). Only the types this table stores (S, N, M).
+ */
+function fromAttributeValue(value: AttributeValue): unknown {
+  if (value.S !== undefined) return value.S;
+  if (value.N !== undefined) return Number(value.N);
+  if (value.BOOL !== undefined) return value.BOOL;
+  if (value.M !== undefined) return fromAttributeMap(value.M);
+  if (value.NULL !== undefined) return null;
+  throw new Error('payment store: unexpected attribute type in a returned item');
+}
+function fromAttributeMap(map: Record<string, AttributeValue>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(map).map(([name, value]) => [name, fromAttributeValue(value)]));
 }
 
 export interface DynamoDbPaymentStoreOptions {
@@ -94,9 +114,11 @@ export interface DynamoDbPaymentStoreOptions {
 }
 
 /**
- * PaymentStore on DynamoDB: `reserve` is a conditional put (`attribute_not_exists(pk)`, or an item
- * already past its expiry); every transition is a conditional update / delete on the holder's
- * request id, state and lease. Works unchanged on dynalite (no TTL, no transactions needed).
+ * PaymentStore on DynamoDB. Operations sent: `PutItem` (create: `attribute_not_exists(pk) OR
+ * expires_at <= now`; replace: `version = expected`; put: unconditional), `DeleteItem`
+ * (`version = expected`) and `GetItem` (consistent read). A failed condition returns the current
+ * item with it (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so a lost race costs no second
+ * round trip; engines that predate that option (dynalite 4) get one consistent `GetItem` instead.
  *
  * @example
  * const store = createDynamoDbPaymentStore({ client: new DynamoDBClient({}), tableName: 'payments' });
@@ -107,119 +129,89 @@ export function createDynamoDbPaymentStore(options: DynamoDbPaymentStoreOptions)
   });
   const TableName = options.tableName;
 
-  const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+  const read = async (key: string): Promise<LedgerRecord | undefined> => {
+    const result = await doc.send(new GetCommand({ TableName, Key: { pk: key }, ConsistentRead: true }));
+    return result.Item === undefined ? undefined : toRecord(result.Item);
+  };
+
+  /** Runs a conditional write; on a failed condition, the item that failed it (or undefined). */
+  const conditional = async (
+    key: string,
+    write: () => Promise<unknown>,
+  ): Promise<{ ok: true } | { ok: false; existing: LedgerRecord | undefined }> => {
+    try {
+      await write();
+      return { ok: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item === undefined ? await read(key) : toRecord(fromAttributeMap(error.Item));
+      return { ok: false, existing };
+    }
+  };
 
   return {
-    async reserve(params) {
-      const record: PaymentRecord = {
-        key: params.key,
-        requestId: params.requestId,
-        fingerprint: params.fingerprint,
-        state: params.receipt === undefined ? 'pending' : 'settled',
-        leaseUntil: params.leaseUntil,
-        expiresAt: params.expiresAt,
-        createdAt: params.now,
-        imageId: params.imageId,
-        receipt: params.receipt,
-      };
-      const item = toItem(record);
-      // A record can be released between our failed put and our read; then simply try again.
+    async create(record, now) {
+      // A record can be deleted between our failed put and the fallback read; then try again.
       for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          await doc.send(
+        const result = await conditional(record.key, () =>
+          doc.send(
             new PutCommand({
               TableName,
-              Item: item,
+              Item: toItem(record),
               ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now',
               ExpressionAttributeNames: { '#exp': 'expires_at' },
-              ExpressionAttributeValues: { ':now': params.now },
+              ExpressionAttributeValues: { ':now': now },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-          );
-          return { reserved: true, record: toRecord(item) };
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
-        const existing = await doc.send(
-          new GetCommand({ TableName, Key: { pk: params.key }, ConsistentRead: true }),
+          ),
         );
-        if (existing.Item !== undefined) return { reserved: false, existing: toRecord(existing.Item) };
+        if (result.ok) return { created: true };
+        if (result.existing !== undefined) return { created: false, existing: result.existing };
       }
-      throw new Error('payment store: reservation kept changing under us');
+      throw new Error('payment store: record kept changing under us');
     },
 
-    async transition(guard, update) {
-      const sets = ['#state = :state', '#lease = :lease'];
-      const names: Record<string, string> = { ...GUARD_NAMES };
-      const values: Record<string, unknown> = {
-        ...guardValues(guard),
-        ':state': update.state,
-        ':lease': update.leaseUntil,
-      };
-      const optional: Array<[string, string, unknown]> = [
-        ['expires_at', ':exp', update.expiresAt],
-        ['ttl', ':ttl', update.expiresAt === undefined ? undefined : Math.ceil(update.expiresAt / 1000)],
-        ['image_id', ':img', update.imageId],
-        ['transaction', ':tx', update.transaction],
-        ['receipt', ':receipt', update.receipt],
-      ];
-      for (const [attribute, placeholder, value] of optional) {
-        if (value === undefined) continue;
-        names[`#${attribute}`] = attribute;
-        values[placeholder] = value;
-        sets.push(`#${attribute} = ${placeholder}`);
-      }
-      try {
-        const result = await doc.send(
-          new UpdateCommand({
+    async replace(record, expectedVersion) {
+      const result = await conditional(record.key, () =>
+        doc.send(
+          new PutCommand({
             TableName,
-            Key: { pk: guard.key },
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: `attribute_exists(pk) AND ${GUARD_CONDITION}`,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
+            Item: toItem(record),
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':v': expectedVersion },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
-        );
-        return toRecord(result.Attributes);
-      } catch (error) {
-        if (isConditionFailure(error)) return undefined;
-        throw error;
-      }
+        ),
+      );
+      return result.ok ? { replaced: true } : { replaced: false, existing: result.existing };
     },
 
-    async release(guard) {
+    async remove(key, expectedVersion) {
       try {
         await doc.send(
           new DeleteCommand({
             TableName,
-            Key: { pk: guard.key },
-            ConditionExpression: `attribute_exists(pk) AND ${GUARD_CONDITION}`,
-            ExpressionAttributeNames: GUARD_NAMES,
-            ExpressionAttributeValues: guardValues(guard),
+            Key: { pk: key },
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':v': expectedVersion },
           }),
         );
         return true;
       } catch (error) {
-        if (isConditionFailure(error)) return false;
+        if (error instanceof ConditionalCheckFailedException) return false;
         throw error;
       }
     },
 
-    async saveSettled(params) {
-      let writes = settledRecords(params).map((record) => ({ PutRequest: { Item: toItem(record) } }));
-      for (let attempt = 0; writes.length > 0; attempt++) {
-        if (attempt >= BATCH_ATTEMPTS) throw new Error('payment store: settled records left unprocessed');
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const result = await doc.send(new BatchWriteCommand({ RequestItems: { [TableName]: writes } }));
-        writes = (result.UnprocessedItems?.[TableName] ?? []) as typeof writes;
-      }
+    async put(record) {
+      await doc.send(new PutCommand({ TableName, Item: toItem(record) }));
     },
 
     async get(key, now) {
-      const result = await doc.send(new GetCommand({ TableName, Key: { pk: key }, ConsistentRead: true }));
-      if (result.Item === undefined) return undefined;
-      const record = toRecord(result.Item);
-      return record.expiresAt > now ? record : undefined;
+      const record = await read(key);
+      return record !== undefined && record.expiresAt > now ? record : undefined;
     },
   };
 }

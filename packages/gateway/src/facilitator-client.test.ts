@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { isAppError } from '@agentic-payments/x402';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPortUrl } from '../test/closed-port.ts';
-import { createHttpFacilitatorClient } from './facilitator-client.ts';
+import { createHttpFacilitatorClient, FacilitatorUnavailableError } from './facilitator-client.ts';
 
 type Handler = (path: string, auth: string | undefined) => { status: number; body: string; delayMs?: number };
 let handler: Handler = () => ({ status: 200, body: '{}' });
@@ -30,7 +30,10 @@ async function failure(promise: Promise<unknown>) {
   try {
     await promise;
   } catch (error) {
-    if (isAppError(error)) return { code: error.code, status: error.httpStatus, details: error.details };
+    if (error instanceof FacilitatorUnavailableError) {
+      return { code: error.code, status: error.httpStatus, delivered: error.delivered };
+    }
+    if (isAppError(error)) return { code: error.code, status: error.httpStatus };
     throw error;
   }
   throw new Error('expected a rejection');
@@ -71,7 +74,7 @@ describe('createHttpFacilitatorClient', () => {
     expect(result).toStrictEqual({
       code: 'facilitator_unavailable',
       status: 503,
-      details: { delivered: true },
+      delivered: true,
     });
   });
 
@@ -86,7 +89,7 @@ describe('createHttpFacilitatorClient', () => {
     expect(await failure(client.settle(request))).toStrictEqual({
       code: 'facilitator_unavailable',
       status: 503,
-      details: { delivered: false },
+      delivered: false,
     });
   });
 

@@ -47,12 +47,26 @@ export const CDP_FACILITATOR_URL = 'https://api.cdp.coinbase.com/platform/v2/x40
 export const X402_ORG_FACILITATOR_URL = 'https://x402.org/facilitator';
 
 /**
- * `details.delivered` is false only when the request certainly never reached the facilitator
- * (connection refused, unknown host): then a settle cannot have happened and a reservation may be
- * released. Any other failure (timeout, reset, 5xx) leaves the outcome of a settle unknown.
+ * The facilitator could not be used: unreachable, slow, 5xx or an incoherent answer (503
+ * `facilitator_unavailable`). `delivered` is false only when the request certainly never reached
+ * the facilitator (connection refused, unknown host): then a settle cannot have happened and a
+ * purchase may be released. Any other failure (timeout, reset, 5xx) leaves a settle's outcome unknown.
  */
-function unavailable(message: string, cause?: unknown, delivered = true): AppError {
-  return new AppError('facilitator_unavailable', message, { httpStatus: 503, cause, details: { delivered } });
+export class FacilitatorUnavailableError extends AppError {
+  readonly delivered: boolean;
+  constructor(message: string, options: { readonly cause?: unknown; readonly delivered: boolean }) {
+    super('facilitator_unavailable', message, { httpStatus: 503, cause: options.cause });
+    this.delivered = options.delivered;
+  }
+}
+
+/** True when the request certainly never reached the facilitator (nothing can have been settled). */
+export function neverDelivered(error: unknown): boolean {
+  return error instanceof FacilitatorUnavailableError && !error.delivered;
+}
+
+function unavailable(message: string, cause?: unknown, delivered = true): FacilitatorUnavailableError {
+  return new FacilitatorUnavailableError(message, { cause, delivered });
 }
 
 /**

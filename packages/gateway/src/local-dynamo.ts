@@ -63,13 +63,136 @@ export async function startLocalDynamo(options: {
   const { port } = server.address() as AddressInfo;
   const [listener] = server.listeners('request') as Listener[];
   if (listener === undefined) throw new Error('dynalite: no request handler on its server');
+  const requestHandler = withConditionFailureItems(inProcessHandler(listener));
+  // The endpoint answers through the same handler, so other processes see ALL_OLD items too.
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (typeof value === 'string') headers[name] = value;
+      }
+      requestHandler
+        .handle({
+          method: req.method ?? 'POST',
+          path: req.url ?? '/',
+          headers,
+          body: new Uint8Array(Buffer.concat(chunks)),
+        })
+        .then(({ response }) => {
+          const body = Buffer.from(response.body);
+          res.writeHead(response.statusCode, {
+            ...response.headers,
+            'content-length': String(body.byteLength),
+          });
+          res.end(body);
+        })
+        .catch(() => {
+          res.writeHead(500);
+          res.end();
+        });
+    });
+  });
   return {
     endpoint: `http://${host}:${port}`,
-    requestHandler: inProcessHandler(listener),
+    requestHandler,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error?: Error) => (error ? reject(error) : resolve()));
       }),
+  };
+}
+
+type SdkRequest = Parameters<SdkRequestHandler['handle']>[0];
+type SdkResponse = Awaited<ReturnType<SdkRequestHandler['handle']>>['response'];
+
+/**
+ * dynalite 4 predates `ReturnValuesOnConditionCheckFailure` (architect/dynalite#182): it ignores the
+ * option and answers a failed condition without the item. DynamoDB returns it in the error body
+ * (`Item`), and the payment store relies on that, so the stand-in does too: on such a failure of a
+ * PutItem / DeleteItem / UpdateItem that asked for `ALL_OLD`, the item is read and added to the body.
+ */
+function withConditionFailureItems(handler: SdkRequestHandler): SdkRequestHandler {
+  const decoder = new TextDecoder();
+  const keyNames = new Map<string, string[]>();
+  const call = async (
+    request: SdkRequest,
+    target: string,
+    body: unknown,
+  ): Promise<Record<string, unknown>> => {
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (name.toLowerCase() !== 'x-amz-target' && name.toLowerCase() !== 'content-length')
+        headers[name] = value;
+    }
+    const { response } = await handler.handle({
+      ...request,
+      headers: {
+        ...headers,
+        'x-amz-target': `DynamoDB_20120810.${target}`,
+        'content-length': String(Buffer.byteLength(text)),
+      },
+      body: text,
+    });
+    return JSON.parse(decoder.decode(response.body)) as Record<string, unknown>;
+  };
+  const keyOf = async (request: SdkRequest, params: Record<string, unknown>) => {
+    if (params.Key !== undefined) return params.Key as Record<string, unknown>;
+    const table = String(params.TableName);
+    let names = keyNames.get(table);
+    if (names === undefined) {
+      const described = (await call(request, 'DescribeTable', { TableName: table })) as {
+        Table?: { KeySchema?: Array<{ AttributeName: string }> };
+      };
+      names = (described.Table?.KeySchema ?? []).map((k) => k.AttributeName);
+      keyNames.set(table, names);
+    }
+    const item = (params.Item ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(names.map((name) => [name, item[name]]));
+  };
+  return {
+    ...handler,
+    async handle(request) {
+      const targetHeader = Object.entries(request.headers).find(
+        ([name]) => name.toLowerCase() === 'x-amz-target',
+      );
+      const target = targetHeader?.[1].split('.')[1];
+      const result = await handler.handle(request);
+      if (
+        result.response.statusCode !== 400 ||
+        (target !== 'PutItem' && target !== 'DeleteItem' && target !== 'UpdateItem')
+      ) {
+        return result;
+      }
+      const text =
+        typeof request.body === 'string'
+          ? request.body
+          : request.body instanceof Uint8Array
+            ? decoder.decode(request.body)
+            : '{}';
+      const params = JSON.parse(text) as Record<string, unknown>;
+      if (params.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD') return result;
+      const error = JSON.parse(decoder.decode(result.response.body)) as Record<string, unknown>;
+      if (!String(error.__type ?? '').endsWith('ConditionalCheckFailedException')) return result;
+      const read = await call(request, 'GetItem', {
+        TableName: params.TableName,
+        Key: await keyOf(request, params),
+        ConsistentRead: true,
+      });
+      // The body changes: drop the length and checksum computed for the old one.
+      const { 'content-length': _length, 'x-amz-crc32': _crc, ...headers } = result.response.headers;
+      const response: SdkResponse = {
+        ...result.response,
+        headers,
+        body: new TextEncoder().encode(
+          JSON.stringify(read.Item === undefined ? error : { ...error, Item: read.Item }),
+        ),
+      };
+      return { response };
+    },
   };
 }
 

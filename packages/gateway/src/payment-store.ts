@@ -1,23 +1,18 @@
 /**
- * Payment store port: one record per EIP-3009 authorization, so that an authorization is used at
- * most once across every gateway instance that shares the store.
+ * Payment store port: the few primitive operations the purchase ledger (`purchase-ledger.ts`) needs
+ * from a table keyed by `key`. Every guard, state and lease rule lives in the ledger; an adapter
+ * only knows "create if absent", "replace if the version is still this one", "delete if the
+ * version is still this one", an unconditional put and a read (the shape of Powertools'
+ * idempotency persistence layer: `BasePersistenceLayer` over a handful of store calls).
  *
- * Life cycle of a record (all transitions are conditional writes in the adapters):
- *
- *   (absent) --reserve--> pending ----------------------------> settled
- *                            |  \                                 ^
- *                            |   +--(settle outcome unknown,      |
- *                            |       or not final yet)--> settling +
- *                            +--release--> (absent)  (verify, generation or settlement refused)
- *
- * A record is reserved `pending` with the id its image will be stored under. The holder verifies,
- * generates, stores the image under that id and only then calls settle: so a `pending` record whose
- * image is absent never reached the chain, and another request for the same purchase may take it
- * over once the lease passed. A `pending` record whose image exists, and any `settling` record,
- * may have moved the money: it is never taken over blindly; the chain decides (see
- * `purchase-image.ts`, `recoverSettling`).
+ * Two kinds of record share the table:
+ * - a purchase (key `purchase:...`): one per idempotency key (the request id, or the client's x402
+ *   `payment-identifier`); its state machine is in the ledger;
+ * - an authorization binding (key = `authorizationKey`): ties one EIP-3009 authorization to the one
+ *   purchase it may ever pay for, so an authorization is used at most once across every gateway
+ *   instance that shares the store.
  */
-export type PaymentState = 'pending' | 'settling' | 'settled';
+export type LedgerState = 'pending' | 'settling' | 'settled' | 'bound';
 
 /** What the gateway keeps to answer a retry of a settled purchase without settling again. */
 export interface StoredReceipt {
@@ -30,111 +25,60 @@ export interface StoredReceipt {
   readonly settledAt: number;
 }
 
-export interface PaymentRecord {
-  /** `network:asset:payer:nonce`, lower-cased (see `authorizationKey`). */
+/** The authorization a purchase is paid with (what the chain is asked about on recovery). */
+export interface AuthorizationRef {
+  /** `authorizationKey(...)` of the authorization. */
   readonly key: string;
+  readonly payer: string;
+  readonly nonce: string;
+  /** EIP-3009 validBefore, seconds since epoch (decimal string). */
+  readonly validBefore: string;
+}
+
+export interface LedgerRecord {
+  readonly key: string;
+  readonly kind: 'purchase' | 'authorization';
+  readonly state: LedgerState;
+  /** Incremented by every conditional replace: the only thing an adapter compares. */
+  readonly version: number;
+  /** Purchase: the holder's token. Authorization binding: the purchase key it is bound to. */
+  readonly holder: string;
   readonly requestId: string;
-  /** sha256 of the purchase (request body fields that change the product, and the price). */
+  /** sha256 of what is bought (prompt, size, quality, price, payee, asset). */
   readonly fingerprint: string;
-  readonly state: PaymentState;
-  /** ms since epoch; the holder of a pending/settling record must finish (or renew) before this. */
+  /** ms since epoch; the holder of a pending/settling purchase must finish (or renew) before this. */
   readonly leaseUntil: number;
   /** ms since epoch; the record is treated as absent afterwards (DynamoDB TTL deletes late). */
   readonly expiresAt: number;
   readonly createdAt: number;
-  /** The id the purchase's image is stored under (set at reservation; settle only after it exists). */
+  /** The id the purchase's image is stored under (settle is sent only after it exists). */
   readonly imageId?: string | undefined;
-  /** Set when settle answered with a transaction hash that is not final yet. */
+  readonly authorization?: AuthorizationRef | undefined;
+  /** A settlement transaction whose outcome is not known yet. */
   readonly transaction?: string | undefined;
   readonly receipt?: StoredReceipt | undefined;
 }
 
-export interface ReserveParameters {
-  readonly key: string;
-  readonly requestId: string;
-  readonly fingerprint: string;
-  readonly leaseUntil: number;
-  readonly expiresAt: number;
-  readonly now: number;
-  /** The id the image of this purchase will be stored under. */
-  readonly imageId?: string;
-  /**
-   * Create the record directly as `settled` with this receipt (one write instead of reserve +
-   * transition). Only for records that hold nothing, like the per-request record that points a
-   * paid request id at its receipt; an authorization is always reserved as `pending`.
-   */
-  readonly receipt?: StoredReceipt;
-}
+export type CreateResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly existing: LedgerRecord };
 
-export interface SaveSettledParameters {
-  /** The authorization's record as reserved (its key, request id, fingerprint, expiry, image id). */
-  readonly authorization: PaymentRecord;
-  readonly receipt: StoredReceipt;
-  /** Key of the per-request record (see `purchase-image.ts`). */
-  readonly requestKey: string;
-  readonly requestExpiresAt: number;
-  readonly now: number;
-}
-
-/** The two settled records `saveSettled` writes. */
-export function settledRecords(params: SaveSettledParameters): [PaymentRecord, PaymentRecord] {
-  const { authorization, receipt } = params;
-  const settled = { state: 'settled' as const, leaseUntil: 0, receipt, transaction: undefined };
-  return [
-    { ...authorization, ...settled },
-    {
-      key: params.requestKey,
-      requestId: authorization.requestId,
-      fingerprint: authorization.fingerprint,
-      ...settled,
-      expiresAt: params.requestExpiresAt,
-      createdAt: params.now,
-      imageId: undefined,
-    },
-  ];
-}
-
-export type ReserveResult =
-  | { readonly reserved: true; readonly record: PaymentRecord }
-  | { readonly reserved: false; readonly existing: PaymentRecord };
-
-/** Guard for a transition: the caller must still be the holder it thinks it is. */
-export interface RecordGuard {
-  readonly key: string;
-  readonly requestId: string;
-  readonly state: PaymentState;
-  /** The lease the caller holds; a transition fails when someone else took the record over. */
-  readonly leaseUntil: number;
-}
+export type ReplaceResult =
+  | { readonly replaced: true }
+  /** `existing` is the record that made the condition fail (absent when it was deleted). */
+  | { readonly replaced: false; readonly existing: LedgerRecord | undefined };
 
 export interface PaymentStore {
-  /** Atomically create a pending record (or a settled one, see `receipt`); never overwrites a live one. */
-  reserve(params: ReserveParameters): Promise<ReserveResult>;
-  /**
-   * Move a record to a new state / lease when `guard` still holds. Returns the new record, or
-   * `undefined` when the guard failed (someone else holds or finished it).
-   */
-  transition(
-    guard: RecordGuard,
-    update: {
-      readonly state: PaymentState;
-      readonly leaseUntil: number;
-      readonly expiresAt?: number;
-      readonly imageId?: string;
-      readonly transaction?: string;
-      readonly receipt?: StoredReceipt;
-    },
-  ): Promise<PaymentRecord | undefined>;
-  /** Delete the record when `guard` still holds; returns whether it did. */
-  release(guard: RecordGuard): Promise<boolean>;
-  /**
-   * Store a settled purchase: the authorization's record as `settled` with the receipt, and the
-   * per-request record pointing at the same receipt, in one request where the engine allows it.
-   * Unconditional on purpose: the transfer happened, so this is the truth whoever holds the lease.
-   */
-  saveSettled(params: SaveSettledParameters): Promise<void>;
+  /** Write `record` unless a live one (expiresAt > now) holds the key; else return the live one. */
+  create(record: LedgerRecord, now: number): Promise<CreateResult>;
+  /** Write `record` (whose version is `expectedVersion + 1`) only while the stored version is `expectedVersion`. */
+  replace(record: LedgerRecord, expectedVersion: number): Promise<ReplaceResult>;
+  /** Delete the record only while its version is `expectedVersion`; returns whether it did. */
+  remove(key: string, expectedVersion: number): Promise<boolean>;
+  /** Unconditional write (a settled purchase: the transfer happened, whoever holds the lease). */
+  put(record: LedgerRecord): Promise<void>;
   /** The live record, or `undefined` if absent or past `expiresAt`. */
-  get(key: string, now: number): Promise<PaymentRecord | undefined>;
+  get(key: string, now: number): Promise<LedgerRecord | undefined>;
 }
 
 /** The replay key of an EIP-3009 authorization: unique per (network, token, payer, nonce). */

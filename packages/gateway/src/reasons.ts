@@ -21,16 +21,26 @@ export const GATEWAY_ERRORS = {
   authorizationNotYetValid: 'authorization_not_yet_valid',
   authorizationWindowTooLong: 'authorization_window_too_long',
   paymentInvalid: 'payment_invalid',
+  /** The EIP-712 signature does not recover to `authorization.from` (official x402 code). */
+  invalidSignature: 'invalid_exact_evm_signature',
+  /** x402 `payment-identifier` extension present but its id is not 16-128 of [A-Za-z0-9_-]. */
+  invalidPaymentIdentifier: 'invalid_payment_identifier',
+  /** The authorization was used on chain, and not as this purchase's transfer to this seller. */
+  authorizationAlreadyUsed: 'authorization_already_used',
   settlementFailed: 'settlement_failed',
   // 409: the authorization is (being) used
   authorizationReused: 'authorization_reused',
   paymentInProgress: 'payment_in_progress',
+  /** The request id (or payment identifier) was already bought by another payer. */
+  requestIdConflict: 'request_id_conflict',
   // 202 / 504: settlement not final yet
   settlementPending: 'settlement_pending',
   settlementUnresolved: 'settlement_unresolved',
   // 5xx
   facilitatorUnavailable: 'facilitator_unavailable',
   generationFailed: 'generation_failed',
+  /** Generation ran out of its part of the request deadline; nothing was settled. */
+  generationTimeout: 'generation_timeout',
   imageStoreFailed: 'image_store_failed',
   internalError: 'internal_error',
   notFound: 'not_found',
@@ -38,3 +48,14 @@ export const GATEWAY_ERRORS = {
 } as const;
 
 export type GatewayErrorCode = (typeof GATEWAY_ERRORS)[keyof typeof GATEWAY_ERRORS];
+
+/**
+ * A reason another component chose (the facilitator's `invalidReason` / `errorReason`, an imaging
+ * error code), passed through unchanged. Branded so that only `passThrough` makes one: a gateway
+ * code is always one of `GatewayErrorCode`.
+ */
+export type PassedThroughCode = string & { readonly __passedThrough: true };
+export const passThrough = (code: string): PassedThroughCode => code as PassedThroughCode;
+
+/** Every code a purchase can answer with. */
+export type PurchaseErrorCode = GatewayErrorCode | PassedThroughCode;

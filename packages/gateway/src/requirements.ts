@@ -47,6 +47,25 @@ export function paymentRequiredV1(req: ServerRequirements, error: string, messag
   return { x402Version: 1 as const, error, message, accepts: [toV1Requirements(req)] };
 }
 
+/**
+ * x402's `payment-identifier` extension, declared as optional: a client may send an id (16-128 of
+ * [A-Za-z0-9_-]) as the purchase's idempotency key (see `purchaseKey`). Official clients append one
+ * only when the server declares it. Shape as `declarePaymentIdentifierExtension(false)` of
+ * `@x402/extensions` (not a dependency: it pulls ajv, jose and zod 3 into the Lambda bundle).
+ */
+export const PAYMENT_IDENTIFIER_DECLARATION = {
+  info: { required: false },
+  schema: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      required: { type: 'boolean' },
+      id: { type: 'string', minLength: 16, maxLength: 128, pattern: '^[a-zA-Z0-9_-]+$' },
+    },
+    required: ['required'],
+  },
+} as const;
+
 /** The v2 PaymentRequired object, sent base64-encoded in the PAYMENT-REQUIRED header. */
 export function paymentRequiredV2(req: ServerRequirements, error: string) {
   return {
@@ -54,5 +73,6 @@ export function paymentRequiredV2(req: ServerRequirements, error: string) {
     error,
     resource: { url: req.resource, description: req.description, mimeType: 'application/json' },
     accepts: [toV2Requirements(req)],
+    extensions: { 'payment-identifier': PAYMENT_IDENTIFIER_DECLARATION },
   };
 }

@@ -1,5 +1,4 @@
 import {
-  AppError,
   authorizationToWire,
   createAuthorizationNonce,
   encodeHeader,
@@ -8,7 +7,11 @@ import {
 } from '@agentic-payments/x402';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { FacilitatorClient, FacilitatorRequest } from '../src/facilitator-client.ts';
+import {
+  type FacilitatorClient,
+  type FacilitatorRequest,
+  FacilitatorUnavailableError,
+} from '../src/facilitator-client.ts';
 import { toV2Requirements } from '../src/requirements.ts';
 
 /** anvil's well-known account 1 (the devnet's agent payer) and account 3 (the seller). Devnet only. */
@@ -87,10 +90,7 @@ export function createFakeFacilitator(behaviour: FakeBehaviour = 'ok') {
   const calls: { verify: FacilitatorRequest[]; settle: FacilitatorRequest[] } = { verify: [], settle: [] };
   const state = { behaviour, delayMs: 0 };
   const unavailable = (delivered: boolean) =>
-    new AppError('facilitator_unavailable', 'facilitator unreachable (fake)', {
-      httpStatus: 503,
-      details: { delivered },
-    });
+    new FacilitatorUnavailableError('facilitator unreachable (fake)', { delivered });
   const client: FacilitatorClient = {
     async verify(request) {
       calls.verify.push(request);

@@ -21,7 +21,6 @@ import {
 } from '@agentic-payments/facilitator';
 import { type ImageGenerator, ImagingError, LocalImageGenerator } from '@agentic-payments/imaging';
 import {
-  AppError,
   authorizationToWire,
   createAuthorizationNonce,
   decodePaymentResponseHeader,
@@ -36,7 +35,11 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSigner } from 'x402/types';
 import { wrapFetchWithPayment as wrapFetchWithPaymentV1 } from 'x402-fetch';
-import { createHttpFacilitatorClient, type FacilitatorClient } from '../src/facilitator-client.ts';
+import {
+  createHttpFacilitatorClient,
+  type FacilitatorClient,
+  FacilitatorUnavailableError,
+} from '../src/facilitator-client.ts';
 import { createMemoryLogger } from '../src/logger.ts';
 import { type StartGatewayOptions, startGateway } from '../src/start-gateway.ts';
 import { closedPortUrl } from './closed-port.ts';
@@ -424,10 +427,7 @@ describe('recovery of an interrupted settlement on the devnet', () => {
       settle: async (request) => {
         settles++;
         await real.settle(request);
-        throw new AppError('facilitator_unavailable', 'facilitator /settle timed out (test)', {
-          httpStatus: 503,
-          details: { delivered: true },
-        });
+        throw new FacilitatorUnavailableError('facilitator /settle timed out (test)', { delivered: true });
       },
     };
     const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
