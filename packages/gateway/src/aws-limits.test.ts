@@ -1,6 +1,12 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_SYNC_RESPONSE_MAX_BYTES, lambdaResultBytes, withAwsLimits } from './aws-limits.ts';
+import {
+  HTTP_API_TIMEOUT_MS,
+  LAMBDA_SYNC_RESPONSE_MAX_BYTES,
+  lambdaResultBytes,
+  withAwsLimits,
+} from './aws-limits.ts';
+import { DEFAULT_PURCHASE_DEADLINE } from './purchase-image.ts';
 
 function appAnswering(bytes: number) {
   const app = new Hono();
@@ -58,5 +64,12 @@ describe('withAwsLimits', () => {
     });
     expect((await fetch(new Request('http://gateway.test/images/x'))).status).toBe(200);
     expect((await fetch(new Request('http://gateway.test/json'))).status).toBe(500);
+  });
+});
+
+describe('the purchase deadline', () => {
+  it('ends before the HTTP API cuts the request off, with room for settle', () => {
+    expect(DEFAULT_PURCHASE_DEADLINE.requestMs).toBeLessThan(HTTP_API_TIMEOUT_MS);
+    expect(DEFAULT_PURCHASE_DEADLINE.settleReserveMs).toBeLessThan(DEFAULT_PURCHASE_DEADLINE.requestMs);
   });
 });
