@@ -8,6 +8,7 @@ export { OFFLINE_PLANNER_ID, OfflinePlannerModel, planNextAction } from './offli
 export { createGuardedSigner, createPaidFetch, PaymentRefusedError } from './payment-client.ts';
 export type { SessionMemory } from './session-memory.ts';
 export { evaluatePayment, type SpendingPolicy } from './spending-policy.ts';
-export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
+export { CDP_SECRET_KEYS, type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
 export { TOOL_NAMES } from './tools.ts';
 export { type AgentWallet, createAgentWallet, disableAgentKitAnalytics } from './wallet.ts';
+export type { WalletProblem, WalletState } from './wallet-gate.ts';
