@@ -80,7 +80,9 @@ describe('loadConfig', () => {
 
   it('gives the image analyzer the configured Claude model (IMAGE_ANALYZER_MODEL_ID, else BEDROCK_MODEL_ID)', () => {
     const profile = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
-    expect(loadConfig({ IMAGE_ANALYZER: 'bedrock', BEDROCK_MODEL_ID: profile }).analyzerModelId).toBe(profile);
+    expect(loadConfig({ IMAGE_ANALYZER: 'bedrock', BEDROCK_MODEL_ID: profile }).analyzerModelId).toBe(
+      profile,
+    );
     expect(
       loadConfig({ BEDROCK_MODEL_ID: profile, IMAGE_ANALYZER_MODEL_ID: 'eu.anthropic.claude-haiku' })
         .analyzerModelId,
