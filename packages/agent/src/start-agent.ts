@@ -161,6 +161,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
       ? new AgentCoreSessionMemory({
           client: new BedrockAgentCoreClient({ region: config.memory.region }),
           memoryId: config.memory.memoryId,
+          log: logger,
         })
       : new FileSessionMemory(join(config.dataDir, 'agent')));
   const analyzer =
