@@ -2,26 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createImageAnalyzer, type ImageAnalyzer } from '@agentic-payments/imaging';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { AgentRuntime } from './agent-runtime.ts';
 import { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 import { createApp } from './app.ts';
-import {
-  type AgentConfig,
-  CDP_ACCOUNT_NAME_PATTERN,
-  CDP_ACCOUNT_NAME_RULE,
-  loadConfig,
-  type WalletConfig,
-} from './config.ts';
+import { resolveWallet, walletFailure } from './cdp-secret.ts';
+import { type AgentConfig, loadConfig } from './config.ts';
 import { FileSessionMemory } from './file-session-memory.ts';
 import { createModelFactory, type ModelFactory } from './models.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 import type { AgentDeps } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
 import { type AgentWallet, createAgentWallet } from './wallet.ts';
-import { createWalletGate, type WalletProblem, type WalletState } from './wallet-gate.ts';
+import { createWalletGate, type WalletState } from './wallet-gate.ts';
 
 export interface StartAgentOptions extends Partial<AgentConfig> {
   /** Environment to parse for everything not given explicitly (default: an empty env, i.e. the devnet defaults). */
@@ -45,85 +39,6 @@ export interface RunningAgent {
   /** Waits for the wallet (resolved after the server listens) and tells its state. */
   wallet(): Promise<WalletState>;
   stop(): Promise<void>;
-}
-
-/** The keys the CDP secret must hold (each a non-empty string); `CDP_ACCOUNT_NAME` is optional. */
-export const CDP_SECRET_KEYS = ['CDP_API_KEY_ID', 'CDP_API_KEY_SECRET', 'CDP_WALLET_SECRET'] as const;
-
-class WalletProblemError extends Error {
-  constructor(readonly problem: WalletProblem) {
-    super(problem.message);
-  }
-}
-
-/** In the cloud the CDP credentials live in Secrets Manager, never in plain environment variables. */
-async function resolveWallet(config: AgentConfig): Promise<Exclude<WalletConfig, { kind: 'cdp-secret' }>> {
-  if (config.wallet.kind !== 'cdp-secret') return config.wallet;
-  const { secretArn, kind: _kind, ...account } = config.wallet;
-  const client = new SecretsManagerClient({ region: config.region });
-  let text: string | undefined;
-  try {
-    text = (await client.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
-  } catch (error) {
-    const name = error instanceof Error ? error.name : 'Error';
-    throw new WalletProblemError({
-      error: 'wallet_unavailable',
-      missing: [],
-      message: `CDP_SECRET_ARN: the agent could not read the CDP secret (${name}); check that it exists and that the runtime role may read it.`,
-    });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text ?? '');
-  } catch {
-    json = undefined;
-  }
-  const record = json && typeof json === 'object' ? (json as Record<string, unknown>) : {};
-  const value = (key: string) => (typeof record[key] === 'string' ? (record[key] as string).trim() : '');
-  const missing = CDP_SECRET_KEYS.filter((key) => value(key) === '');
-  if (missing.length > 0) {
-    throw new WalletProblemError({
-      error: 'wallet_not_configured',
-      missing,
-      message: `The agent's wallet is not configured: the CDP secret (CDP_SECRET_ARN) has no ${missing.join(', ')}. Put ${CDP_SECRET_KEYS.join(', ')} into it (aws secretsmanager put-secret-value); the next session uses them.`,
-    });
-  }
-  const accountName = value('CDP_ACCOUNT_NAME');
-  if (accountName && !CDP_ACCOUNT_NAME_PATTERN.test(accountName)) {
-    throw new WalletProblemError({
-      error: 'wallet_not_configured',
-      missing: [],
-      message: `The CDP secret's CDP_ACCOUNT_NAME ${CDP_ACCOUNT_NAME_RULE}.`,
-    });
-  }
-  return {
-    kind: 'cdp',
-    apiKeyId: value('CDP_API_KEY_ID'),
-    apiKeySecret: value('CDP_API_KEY_SECRET'),
-    walletSecret: value('CDP_WALLET_SECRET'),
-    ...account,
-    ...(accountName ? { accountName } : {}),
-  };
-}
-
-/** A CDP or wallet failure as the operator should read it (no secret material in it). */
-function walletFailure(error: unknown): WalletProblem {
-  if (error instanceof WalletProblemError) return error.problem;
-  const name = error instanceof Error ? error.name : 'Error';
-  const status = (error as { statusCode?: unknown })?.statusCode;
-  const type = (error as { errorType?: unknown })?.errorType;
-  const detail = [
-    name,
-    typeof type === 'string' ? type : undefined,
-    typeof status === 'number' ? `HTTP ${status}` : undefined,
-  ]
-    .filter(Boolean)
-    .join(', ');
-  return {
-    error: 'wallet_unavailable',
-    missing: [],
-    message: `The agent could not open its wallet (${detail}); check the CDP credentials in the CDP secret.`,
-  };
 }
 
 function jsonLogger(entry: Record<string, unknown>): void {

@@ -4,6 +4,7 @@ import { NETWORKS } from '@agentic-payments/x402';
 import { recoverTypedDataAddress } from 'viem';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CDP_SECRET_KEYS, createAgentWallet, type RunningAgent, startAgent } from '../src/index.ts';
+import { printWalletAddress } from '../src/wallet-address.ts';
 import { type FakeCdpApi, startFakeCdpApi } from './fake-cdp-api.ts';
 
 /** Nothing listens here: these tests never reach the chain (balances are not asked for). */
@@ -100,6 +101,31 @@ describe('the agent wallet on CDP (against a local stand-in of the CDP API)', ()
     // First start: lookup by name (404), create. Second start: lookup by name only.
     expect(cdp.calls.filter((c) => c.startsWith('POST'))).toStrictEqual(['POST /platform/v2/evm/accounts']);
     expect(cdp.calls.filter((c) => c.includes('/by-name/x402-image-agent'))).toHaveLength(2);
+  });
+
+  it("the README's funding step: wallet-address prints, before any session, the address the agent then uses", async () => {
+    secrets.state.secret = JSON.stringify({
+      CDP_API_KEY_ID: cdp.credentials.apiKeyId,
+      CDP_API_KEY_SECRET: cdp.credentials.apiKeySecret,
+      CDP_WALLET_SECRET: cdp.credentials.walletSecret,
+      CDP_ACCOUNT_NAME: 'funding-step',
+    });
+    const env = {
+      CDP_SECRET_ARN: SECRET_ARN,
+      CDP_API_URL: cdp.url,
+      AWS_REGION: 'us-east-1',
+    };
+    const out: string[] = [];
+    const errors: string[] = [];
+    const code = await printWalletAddress(env, { stdout: (t) => out.push(t), stderr: (t) => errors.push(t) });
+    expect([code, errors]).toStrictEqual([0, []]);
+    const stdout = out.join('');
+    const printed = stdout.trim();
+    expect(printed).toMatch(/^0x[0-9a-fA-F]{40}$/);
+
+    const agent = await start({ CDP_SECRET_ARN: SECRET_ARN });
+    expect(await agent.wallet()).toMatchObject({ state: 'ready', address: printed });
+    expect(cdp.accounts.filter((a) => a.name === 'funding-step')).toHaveLength(1);
   });
 
   it('signs x402 authorizations with that account through CDP (AgentKit CdpEvmWalletProvider)', async () => {
