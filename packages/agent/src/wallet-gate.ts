@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { SESSION_HEADER } from './app.ts';
 import type { ModelFactory } from './models.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 
@@ -28,8 +29,9 @@ export interface WalletGateDeps {
  * The server's front door while the wallet is being opened. The agent listens at once (AgentCore
  * needs `/ping` within seconds of the container start); the wallet is resolved afterwards. Until it
  * is open `/ping` answers Healthy with a `wallet` field, and `/invocations` waits for it; when the
- * wallet cannot be opened (a placeholder CDP secret, wrong credentials) both name the reason, and
- * each new invocation tries again. Once open, every request goes to the AgentCore app.
+ * wallet cannot be opened (a placeholder CDP secret, wrong credentials) `/ping` names the reason and
+ * `/invocations` replies with it as the assistant's message (`output.error`, `output.missing`); each
+ * new invocation tries again. Once open, every request goes to the AgentCore app.
  */
 export function createWalletGate(deps: WalletGateDeps): Hono {
   const gate = new Hono();
@@ -62,14 +64,35 @@ export function createWalletGate(deps: WalletGateDeps): Hono {
       return c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path}` }, 404);
     }
     const wallet = deps.walletState();
-    if (wallet.state === 'failed') {
-      const { error, missing, message } = wallet.problem;
-      return c.json({ error, message, missing }, 500);
+    if (wallet.state !== 'failed') {
+      return c.json(
+        { error: 'wallet_resolving', message: 'the agent is still opening its wallet; try again shortly' },
+        503,
+      );
     }
-    return c.json(
-      { error: 'wallet_resolving', message: 'the agent is still opening its wallet; try again shortly' },
-      503,
-    );
+    // A reply, not an HTTP error: AgentCore turns a container's 5xx into a bare RuntimeClientError,
+    // and the operator's fix (the key to put into the secret) would never reach the chat. The
+    // `error` field keeps it machine-readable; the log line (wallet_not_configured) keeps it visible.
+    const { error, missing, message } = wallet.problem;
+    const body = await c.req.json().catch(() => undefined);
+    const sessionId =
+      (body && typeof body === 'object' && typeof (body as { session_id?: unknown }).session_id === 'string'
+        ? (body as { session_id: string }).session_id
+        : undefined) ??
+      c.req.header(SESSION_HEADER) ??
+      '';
+    return c.json({
+      output: {
+        message: { role: 'assistant', content: [{ text: message }] },
+        timestamp: new Date().toISOString(),
+        model: deps.model.id,
+        session_id: sessionId,
+        images: {},
+        payments: [],
+        error,
+        missing,
+      },
+    });
   });
   return gate;
 }

@@ -198,7 +198,7 @@ describe('the agent wallet on CDP (against a local stand-in of the CDP API)', ()
     }
   });
 
-  it('with the placeholder secret, /ping is Healthy and names the missing keys; /invocations answers why', async () => {
+  it('with the placeholder secret, /ping is Healthy and names the missing keys; /invocations replies why', async () => {
     secrets.state.secret = PLACEHOLDER;
     const cdpCallsBefore = cdp.calls.length;
     const logs: Record<string, unknown>[] = [];
@@ -221,11 +221,22 @@ describe('the agent wallet on CDP (against a local stand-in of the CDP API)', ()
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ input: { prompt: 'what are my wallet details?' }, session_id: 's-1' }),
     });
-    const body = (await res.json()) as { error: string; message: string; missing: string[] };
-    expect(res.status).toBe(500);
-    expect(body.error).toBe('wallet_not_configured');
-    expect(body.message).toContain('CDP_API_KEY_ID, CDP_API_KEY_SECRET, CDP_WALLET_SECRET');
-    expect(body.message.length).toBeLessThanOrEqual(500);
+    const { output } = (await res.json()) as {
+      output: {
+        message: { content: { text: string }[] };
+        error: string;
+        missing: string[];
+        session_id: string;
+      };
+    };
+    // A reply the chat shows (AgentCore would hide a 5xx body behind RuntimeClientError).
+    expect(res.status).toBe(200);
+    expect(output.error).toBe('wallet_not_configured');
+    expect(output.session_id).toBe('s-1');
+    expect(output.missing).toStrictEqual([...CDP_SECRET_KEYS]);
+    const text = output.message.content[0]?.text ?? '';
+    expect(text).toContain('CDP_API_KEY_ID, CDP_API_KEY_SECRET, CDP_WALLET_SECRET');
+    expect(text.length).toBeLessThanOrEqual(500);
     expect(logs.some((e) => e.event === 'wallet_not_configured')).toBe(true);
     // Empty credentials never reach CDP.
     expect(cdp.calls.length).toBe(cdpCallsBefore);
