@@ -70,8 +70,9 @@ export function createWalletGate(deps: WalletGateDeps): Hono {
         503,
       );
     }
-    // A reply, not an HTTP error: AgentCore turns a container's 5xx into a bare RuntimeClientError,
-    // and the operator's fix (the key to put into the secret) would never reach the chat. The
+    // A reply, not an HTTP error: a container's 5xx may reach the caller of InvokeAgentRuntime only as
+    // an error without this body (the WebSocket Lambda shows "The agent rejected the request."), and
+    // the operator's fix (the key to put into the secret) would never reach the chat. The
     // `error` field keeps it machine-readable; the log line (wallet_not_configured) keeps it visible.
     const { error, missing, message } = wallet.problem;
     const body = await c.req.json().catch(() => undefined);
