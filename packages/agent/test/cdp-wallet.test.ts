@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NETWORKS } from '@agentic-payments/x402';
 import { recoverTypedDataAddress } from 'viem';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { CDP_SECRET_KEYS, createAgentWallet, type RunningAgent, startAgent } from '../src/index.ts';
 import { printWalletAddress } from '../src/wallet-address.ts';
 import { type FakeCdpApi, startFakeCdpApi } from './fake-cdp-api.ts';
+import { type Stack, say, startStack } from './stack.ts';
 
 /** Nothing listens here: these tests never reach the chain (balances are not asked for). */
 const RPC_URL = 'http://127.0.0.1:9';
@@ -282,6 +283,42 @@ describe('the agent wallet on CDP (against a local stand-in of the CDP API)', ()
       expect(text).not.toContain(other.credentials.apiKeySecret.slice(0, 12));
     } finally {
       await other.close();
+    }
+  });
+
+  it('the funded CDP wallet pays for an image over x402 on the devnet, and a restart pays from the same address', async () => {
+    const stack: Stack = await startStack(inject('devnet'));
+    try {
+      const env = {
+        CDP_API_KEY_ID: cdp.credentials.apiKeyId,
+        CDP_API_KEY_SECRET: cdp.credentials.apiKeySecret,
+        CDP_WALLET_SECRET: cdp.credentials.walletSecret,
+        CDP_ACCOUNT_NAME: 'devnet-payer',
+        CDP_API_URL: cdp.url,
+        RPC_URL: stack.devnet.rpcUrl,
+        GATEWAY_URL: stack.gatewayUrl,
+        SELLER_ADDRESS: stack.sellerAddress,
+        EXPLORER_URL: stack.explorerUrl,
+        DATA_DIR: stack.dataDir,
+      };
+      // The README's order: print the address, fund it, then chat.
+      const out: string[] = [];
+      expect(await printWalletAddress(env, { stdout: (t) => out.push(t), stderr: () => {} })).toBe(0);
+      const address = out.join('').trim() as `0x${string}`;
+      await stack.devnet.mintUsdc(address, 1_000_000n);
+
+      for (const [i, session] of ['cdp-a', 'cdp-b'].entries()) {
+        const agent = await start(env);
+        const reply = await say(agent.url, session, 'Generate an image of a futuristic city at sunset');
+        expect(reply.status).toBe(200);
+        expect(reply.body.output.payments).toHaveLength(1);
+        expect(reply.body.output.wallet?.address).toBe(address);
+        expect(await stack.devnet.usdcBalance(address)).toBe(1_000_000n - 40_000n * BigInt(i + 1));
+        await agent.stop();
+      }
+      expect(cdp.accounts.filter((a) => a.name === 'devnet-payer')).toHaveLength(1);
+    } finally {
+      await stack.stop();
     }
   });
 });
