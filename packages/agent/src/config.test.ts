@@ -77,4 +77,32 @@ describe('loadConfig', () => {
     expect(config.memory).toStrictEqual({ kind: 'agentcore', memoryId: 'mem-1', region: 'us-west-2' });
     expect(config.model).toStrictEqual({ kind: 'bedrock', modelId: 'arn:profile', region: 'us-west-2' });
   });
+
+  it('gives the image analyzer the configured Claude model (IMAGE_ANALYZER_MODEL_ID, else BEDROCK_MODEL_ID)', () => {
+    const profile = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    expect(loadConfig({ IMAGE_ANALYZER: 'bedrock', BEDROCK_MODEL_ID: profile }).analyzerModelId).toBe(
+      profile,
+    );
+    expect(
+      loadConfig({ BEDROCK_MODEL_ID: profile, IMAGE_ANALYZER_MODEL_ID: 'eu.anthropic.claude-haiku' })
+        .analyzerModelId,
+    ).toBe('eu.anthropic.claude-haiku');
+  });
+
+  it('names one CDP account per deployment (CDP_ACCOUNT_NAME, checked against CDP rules)', () => {
+    const creds = { CDP_API_KEY_ID: 'id', CDP_API_KEY_SECRET: 'secret', CDP_WALLET_SECRET: 'wallet' };
+    expect(loadConfig(creds).wallet).toStrictEqual({
+      kind: 'cdp',
+      apiKeyId: 'id',
+      apiKeySecret: 'secret',
+      walletSecret: 'wallet',
+      accountName: 'x402-image-agent',
+    });
+    expect(loadConfig({ CDP_SECRET_ARN: 'arn:s', CDP_ACCOUNT_NAME: 'prod-agent-1' }).wallet).toStrictEqual({
+      kind: 'cdp-secret',
+      secretArn: 'arn:s',
+      accountName: 'prod-agent-1',
+    });
+    expect(problemsOf({ ...creds, CDP_ACCOUNT_NAME: 'no spaces allowed' })[0]).toMatch(/^CDP_ACCOUNT_NAME: /);
+  });
 });

@@ -35,6 +35,16 @@ const usdc = (fallback: string) =>
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
+/**
+ * The agent's CDP account is looked up by this name and created only the first time
+ * (`getOrCreateAccount`), so every container start of a deployment signs with the same address.
+ */
+export const DEFAULT_CDP_ACCOUNT_NAME = 'x402-image-agent';
+/** CDP's rule for account names: 2-36 letters, digits and hyphens, starting and ending alphanumeric. */
+export const CDP_ACCOUNT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,34}[A-Za-z0-9]$/;
+export const CDP_ACCOUNT_NAME_RULE =
+  'must be 2-36 letters, digits and hyphens, starting and ending with a letter or digit';
+
 const EnvSchema = z.object({
   AGENT_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(8080)),
   AGENT_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
@@ -59,6 +69,11 @@ const EnvSchema = z.object({
   CDP_API_KEY_SECRET: optionalString,
   CDP_WALLET_SECRET: optionalString,
   CDP_SECRET_ARN: optionalString,
+  CDP_ACCOUNT_NAME: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(CDP_ACCOUNT_NAME_PATTERN, CDP_ACCOUNT_NAME_RULE).default(DEFAULT_CDP_ACCOUNT_NAME),
+  ),
+  CDP_API_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   AGENT_MODEL: z.preprocess(
     emptyToUndefined,
     z.enum(['offline-planner', 'bedrock', 'openai']).default('offline-planner'),
@@ -78,12 +93,21 @@ const EnvSchema = z.object({
   SESSION_BUDGET_USDC: usdc('1.00'),
   CONSENT_MODE: z.preprocess(emptyToUndefined, z.enum(['auto', 'confirm']).default('auto')),
   IMAGE_ANALYZER: z.preprocess(emptyToUndefined, z.enum(['local', 'bedrock']).default('local')),
+  IMAGE_ANALYZER_MODEL_ID: optionalString,
 });
+
+/** Where the CDP SDK sends its requests and which account it uses (one per deployment). */
+export interface CdpAccountConfig {
+  /** Stable account name: found on every start, created once. */
+  accountName: string;
+  /** CDP API base URL; unset means the SDK's default (https://api.cdp.coinbase.com/platform). */
+  apiUrl?: string;
+}
 
 export type WalletConfig =
   | { kind: 'private-key'; privateKey: `0x${string}` }
-  | { kind: 'cdp'; apiKeyId: string; apiKeySecret: string; walletSecret: string }
-  | { kind: 'cdp-secret'; secretArn: string };
+  | ({ kind: 'cdp'; apiKeyId: string; apiKeySecret: string; walletSecret: string } & CdpAccountConfig)
+  | ({ kind: 'cdp-secret'; secretArn: string } & CdpAccountConfig);
 
 /** Parsed agent configuration; everything the runtime needs, with money as bigint atomic USDC. */
 export interface AgentConfig {
@@ -105,6 +129,8 @@ export interface AgentConfig {
   sessionBudget: bigint;
   consentMode: 'auto' | 'confirm';
   imageAnalyzer: 'local' | 'bedrock';
+  /** The Claude model the `bedrock` analyzer calls: IMAGE_ANALYZER_MODEL_ID, else BEDROCK_MODEL_ID. */
+  analyzerModelId: string;
   region: string;
 }
 
@@ -138,6 +164,10 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
   const loopbackRpc = isLoopbackRpcUrl(e.RPC_URL);
 
   let wallet: WalletConfig | undefined;
+  const cdpAccount: CdpAccountConfig = {
+    accountName: e.CDP_ACCOUNT_NAME,
+    ...(e.CDP_API_URL ? { apiUrl: e.CDP_API_URL.replace(/\/$/, '') } : {}),
+  };
   if (e.AGENT_PRIVATE_KEY) {
     wallet = { kind: 'private-key', privateKey: e.AGENT_PRIVATE_KEY as `0x${string}` };
   } else if (e.CDP_API_KEY_ID || e.CDP_API_KEY_SECRET || e.CDP_WALLET_SECRET) {
@@ -149,9 +179,10 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
       apiKeyId: e.CDP_API_KEY_ID ?? '',
       apiKeySecret: e.CDP_API_KEY_SECRET ?? '',
       walletSecret: e.CDP_WALLET_SECRET ?? '',
+      ...cdpAccount,
     };
   } else if (e.CDP_SECRET_ARN) {
-    wallet = { kind: 'cdp-secret', secretArn: e.CDP_SECRET_ARN };
+    wallet = { kind: 'cdp-secret', secretArn: e.CDP_SECRET_ARN, ...cdpAccount };
   } else if (loopbackRpc) {
     wallet = { kind: 'private-key', privateKey: DEVNET_AGENT_KEY };
   } else {
@@ -211,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
     sessionBudget: e.SESSION_BUDGET_USDC,
     consentMode: e.CONSENT_MODE,
     imageAnalyzer: e.IMAGE_ANALYZER,
+    analyzerModelId: e.IMAGE_ANALYZER_MODEL_ID ?? e.BEDROCK_MODEL_ID,
     region: e.AWS_REGION,
   };
 }

@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SessionMemory } from './session-memory.ts';
+import { persistedRecord, type SessionMemory } from './session-memory.ts';
 import { SessionRecord } from './session-state.ts';
 
 /**
  * Durable local session memory: one JSON file per session under `<dir>`, written atomically
- * (temp file + rename) so a crash mid-write never leaves a torn record.
+ * (temp file + rename) so a crash mid-write never leaves a torn record. Like AgentCore Memory it
+ * keeps image ids and URLs, never image bytes ({@link persistedRecord}).
  */
 export class FileSessionMemory implements SessionMemory {
   readonly kind = 'file';
@@ -36,7 +37,7 @@ export class FileSessionMemory implements SessionMemory {
     await mkdir(this.dir, { recursive: true });
     const target = this.pathFor(record.session_id);
     const temp = `${target}.${randomUUID()}.tmp`;
-    await writeFile(temp, JSON.stringify(record), 'utf8');
+    await writeFile(temp, JSON.stringify(persistedRecord(record)), 'utf8');
     await rename(temp, target);
   }
 }

@@ -1,6 +1,7 @@
 export { AgentRuntime, type InvocationOutput } from './agent-runtime.ts';
 export { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 export { createApp, SESSION_HEADER } from './app.ts';
+export { CDP_SECRET_KEYS, resolveWallet } from './cdp-secret.ts';
 export { type AgentConfig, configError, loadConfig } from './config.ts';
 export { FileSessionMemory } from './file-session-memory.ts';
 export { createModelFactory, type ModelFactory } from './models.ts';
@@ -11,3 +12,4 @@ export { evaluatePayment, type SpendingPolicy } from './spending-policy.ts';
 export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
 export { TOOL_NAMES } from './tools.ts';
 export { type AgentWallet, createAgentWallet, disableAgentKitAnalytics } from './wallet.ts';
+export type { WalletProblem, WalletState } from './wallet-gate.ts';

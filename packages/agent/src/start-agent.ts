@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createImageAnalyzer, type ImageAnalyzer } from '@agentic-payments/imaging';
-import { AppError } from '@agentic-payments/x402';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { serve } from '@hono/node-server';
-import { z } from 'zod';
+import type { Hono } from 'hono';
 import { AgentRuntime } from './agent-runtime.ts';
 import { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 import { createApp } from './app.ts';
-import { type AgentConfig, loadConfig, type WalletConfig } from './config.ts';
+import { resolveWallet, walletFailure } from './cdp-secret.ts';
+import { type AgentConfig, loadConfig } from './config.ts';
 import { FileSessionMemory } from './file-session-memory.ts';
 import { createModelFactory, type ModelFactory } from './models.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 import type { AgentDeps } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
 import { type AgentWallet, createAgentWallet } from './wallet.ts';
+import { createWalletGate, type WalletState } from './wallet-gate.ts';
 
 export interface StartAgentOptions extends Partial<AgentConfig> {
   /** Environment to parse for everything not given explicitly (default: an empty env, i.e. the devnet defaults). */
@@ -36,37 +36,9 @@ export interface StartAgentOptions extends Partial<AgentConfig> {
 export interface RunningAgent {
   url: string;
   config: AgentConfig;
-  runtime: AgentRuntime;
+  /** Waits for the wallet (resolved after the server listens) and tells its state. */
+  wallet(): Promise<WalletState>;
   stop(): Promise<void>;
-}
-
-const CdpSecret = z.object({
-  CDP_API_KEY_ID: z.string().min(1),
-  CDP_API_KEY_SECRET: z.string().min(1),
-  CDP_WALLET_SECRET: z.string().min(1),
-});
-
-/** In the cloud the CDP credentials live in Secrets Manager, never in plain environment variables. */
-async function resolveWallet(config: AgentConfig): Promise<Exclude<WalletConfig, { kind: 'cdp-secret' }>> {
-  if (config.wallet.kind !== 'cdp-secret') return config.wallet;
-  const client = new SecretsManagerClient({ region: config.region });
-  const secret = await client.send(new GetSecretValueCommand({ SecretId: config.wallet.secretArn }));
-  const parsed = CdpSecret.safeParse(JSON.parse(secret.SecretString ?? '{}'));
-  if (!parsed.success) {
-    throw new AppError(
-      'invalid_config',
-      'CDP_SECRET_ARN: the secret must hold CDP_API_KEY_ID, CDP_API_KEY_SECRET and CDP_WALLET_SECRET',
-      {
-        httpStatus: 500,
-      },
-    );
-  }
-  return {
-    kind: 'cdp',
-    apiKeyId: parsed.data.CDP_API_KEY_ID,
-    apiKeySecret: parsed.data.CDP_API_KEY_SECRET,
-    walletSecret: parsed.data.CDP_WALLET_SECRET,
-  };
 }
 
 function jsonLogger(entry: Record<string, unknown>): void {
@@ -98,46 +70,79 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
   const config: AgentConfig = { ...loadConfig(env ?? {}), ...defined };
   const logger = log ?? jsonLogger;
 
-  const wallet =
-    injectedWallet ??
-    (await createAgentWallet({
-      wallet: await resolveWallet(config),
-      network: config.network,
-      rpcUrl: config.rpcUrl,
-    }));
   const memory =
     injectedMemory ??
     (config.memory.kind === 'agentcore'
       ? new AgentCoreSessionMemory({
           client: new BedrockAgentCoreClient({ region: config.memory.region }),
           memoryId: config.memory.memoryId,
+          log: logger,
         })
       : new FileSessionMemory(join(config.dataDir, 'agent')));
   const analyzer =
-    injectedAnalyzer ?? createImageAnalyzer({ kind: config.imageAnalyzer, region: config.region });
+    injectedAnalyzer ??
+    createImageAnalyzer({
+      kind: config.imageAnalyzer,
+      region: config.region,
+      modelId: config.analyzerModelId,
+    });
   const model =
     modelFactory ?? (await createModelFactory(config, bedrockClientConfig ? { bedrockClientConfig } : {}));
 
-  const deps: AgentDeps = {
-    config,
-    policy: {
-      network: config.network,
-      sellerAddress: config.sellerAddress,
-      maxPayment: config.maxPayment,
-      sessionBudget: config.sessionBudget,
-    },
-    wallet,
-    analyzer,
-    fetch: fetch ?? globalThis.fetch,
-    now: now ?? (() => new Date()),
-    newId: randomUUID,
-    log: logger,
+  // The wallet is resolved after the server listens: a missing secret or a slow CDP answer must not
+  // keep `/ping` from answering (AgentCore would restart the container and never show why).
+  let wallet: WalletState = { state: 'resolving' };
+  let app: Hono | undefined;
+  let resolving: Promise<Hono | undefined> | undefined;
+  const openWallet = (): Promise<Hono | undefined> => {
+    resolving ??= (async () => {
+      try {
+        const agentWallet =
+          injectedWallet ??
+          (await createAgentWallet({
+            wallet: await resolveWallet(config),
+            network: config.network,
+            rpcUrl: config.rpcUrl,
+          }));
+        const deps: AgentDeps = {
+          config,
+          policy: {
+            network: config.network,
+            sellerAddress: config.sellerAddress,
+            maxPayment: config.maxPayment,
+            sessionBudget: config.sessionBudget,
+          },
+          wallet: agentWallet,
+          analyzer,
+          fetch: fetch ?? globalThis.fetch,
+          now: now ?? (() => new Date()),
+          newId: randomUUID,
+          log: logger,
+        };
+        app = createApp({ runtime: new AgentRuntime(deps, memory, model), log: logger });
+        wallet = { state: 'ready', address: agentWallet.address, provider: agentWallet.provider };
+        logger({ event: 'wallet_ready', wallet: agentWallet.address, wallet_provider: agentWallet.provider });
+        return app;
+      } catch (error) {
+        const problem = walletFailure(error);
+        wallet = { state: 'failed', problem };
+        logger({ level: 'error', event: problem.error, missing: problem.missing, message: problem.message });
+        // The next invocation tries again (the operator may have put the secret meanwhile).
+        resolving = undefined;
+        return undefined;
+      }
+    })();
+    return resolving;
   };
-  const runtime = new AgentRuntime(deps, memory, model);
-  const app = createApp({ runtime, log: logger });
 
+  const front = createWalletGate({
+    model,
+    walletState: () => wallet,
+    ready: () => app,
+    openWallet,
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve({ fetch: front.fetch, port: config.port, hostname: config.host }, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();
@@ -150,18 +155,20 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     url,
     model: model.id,
     ...(model.isLlm ? {} : { model_note: OFFLINE_PLANNER_NOTE }),
-    wallet: wallet.address,
-    wallet_provider: wallet.provider,
     network: config.network.id,
     gateway: config.gatewayUrl,
     memory: memory.kind,
     consent_mode: config.consentMode,
     analyzer: analyzer.name,
   });
+  void openWallet();
   return {
     url,
     config,
-    runtime,
+    wallet: async () => {
+      await openWallet();
+      return wallet;
+    },
     stop: () => {
       // Idempotent: a second stop() resolves with the first.
       stopping ??= new Promise<void>((resolve, reject) => {

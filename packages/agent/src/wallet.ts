@@ -1,7 +1,7 @@
 import type { NetworkInfo } from '@agentic-payments/x402';
 // AgentKit is large (CDP SDK, Solana, ...): it is imported only when a real wallet is built.
 import type { EvmWalletProvider, ViemWalletProvider } from '@coinbase/agentkit';
-import { createWalletClient, defineChain, erc20Abi, type Hex, http } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, erc20Abi, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { base, baseSepolia } from 'viem/chains';
 import type { WalletConfig } from './config.ts';
@@ -32,6 +32,10 @@ let analyticsDisabled = false;
  */
 export async function disableAgentKitAnalytics(): Promise<void> {
   if (analyticsDisabled) return;
+  // The CDP SDK (used by the CDP wallet) reports usage and errors to the same endpoint unless told
+  // not to; these are its documented switches, read at each event.
+  process.env.DISABLE_CDP_USAGE_TRACKING = 'true';
+  process.env.DISABLE_CDP_ERROR_REPORTING = 'true';
   const { WalletProvider } = await import('@coinbase/agentkit');
   Reflect.set(WalletProvider.prototype, 'trackInitialization', function noTelemetry() {});
   analyticsDisabled = true;
@@ -67,7 +71,7 @@ export interface CreateAgentWalletOptions {
  */
 export async function createAgentWallet(options: CreateAgentWalletOptions): Promise<AgentWallet> {
   await disableAgentKitAnalytics();
-  const { CdpEvmWalletProvider, ViemWalletProvider: ViemProvider } = await import('@coinbase/agentkit');
+  const { ViemWalletProvider: ViemProvider } = await import('@coinbase/agentkit');
   const known = options.network.v1Name === 'base' ? base : baseSepolia;
   const chain = defineChain({ ...known, rpcUrls: { default: { http: [options.rpcUrl] } } });
   if (options.wallet.kind === 'private-key') {
@@ -83,12 +87,53 @@ export async function createAgentWallet(options: CreateAgentWalletOptions): Prom
     });
     return walletFromProvider(provider, 'agentkit-viem', options.network.usdcAddress);
   }
-  const provider = await CdpEvmWalletProvider.configureWithWallet({
-    apiKeyId: options.wallet.apiKeyId,
-    apiKeySecret: options.wallet.apiKeySecret,
-    walletSecret: options.wallet.walletSecret,
-    networkId: options.network.v1Name,
-    rpcUrl: options.rpcUrl,
-  });
+  const provider = await cdpWalletProvider(options.wallet, options.network, chain, options.rpcUrl);
   return walletFromProvider(provider, 'agentkit-cdp', options.network.usdcAddress);
+}
+
+type CdpWallet = Extract<WalletConfig, { kind: 'cdp' }>;
+
+/**
+ * One CDP account per deployment: looked up by its stable name and created only the first time
+ * (`cdp.evm.getOrCreateAccount`, which also settles a race between two first starts: a 409 on
+ * create is answered by reading the account the other start made). AgentKit's
+ * `CdpEvmWalletProvider.configureWithWallet` cannot do this: without an address it creates a new
+ * account on every call, and it always talks to the SDK's default endpoint. So the account is
+ * resolved here with the CDP SDK and handed to the provider the way `configureWithWallet` does
+ * (its constructor is private in the type declarations only; AgentKit is pinned in package.json).
+ */
+async function cdpWalletProvider(
+  wallet: CdpWallet,
+  network: NetworkInfo,
+  chain: ReturnType<typeof defineChain>,
+  rpcUrl: string,
+): Promise<EvmWalletProvider> {
+  const [{ CdpEvmWalletProvider }, { CdpClient }] = await Promise.all([
+    import('@coinbase/agentkit'),
+    import('@coinbase/cdp-sdk'),
+  ]);
+  const cdp = new CdpClient({
+    apiKeyId: wallet.apiKeyId,
+    apiKeySecret: wallet.apiKeySecret,
+    walletSecret: wallet.walletSecret,
+    ...(wallet.apiUrl ? { basePath: wallet.apiUrl } : {}),
+  });
+  const serverAccount = await cdp.evm.getOrCreateAccount({ name: wallet.accountName });
+  type ProviderConfig = {
+    publicClient: unknown;
+    cdp: unknown;
+    serverAccount: unknown;
+    network: { protocolFamily: 'evm'; chainId: string; networkId: string };
+  };
+  const Provider = CdpEvmWalletProvider as unknown as new (config: ProviderConfig) => EvmWalletProvider;
+  const provider = new Provider({
+    publicClient: createPublicClient({ chain, transport: http(rpcUrl) }),
+    cdp,
+    serverAccount,
+    network: { protocolFamily: 'evm', chainId: String(network.chainId), networkId: network.v1Name },
+  });
+  if (provider.getAddress().toLowerCase() !== serverAccount.address.toLowerCase()) {
+    throw new Error('AgentKit CdpEvmWalletProvider did not take the resolved CDP account');
+  }
+  return provider;
 }

@@ -8,9 +8,6 @@ import { describeComposition } from './monetization-template.ts';
 import type { AnalyzeImageRequest, CallOptions, ImageAnalysis, ImageAnalyzer } from './types.ts';
 import { imageForVision } from './vision-image.ts';
 
-/** Claude Sonnet 4.5 through the US cross-region inference profile. */
-export const CLAUDE_VISION_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-
 const list = z
   .array(z.string().trim().min(1).max(400))
   .max(20)
@@ -67,8 +64,11 @@ function extractJson(text: string): unknown {
 
 export interface ClaudeVisionAnalyzerOptions extends BedrockClientOptions {
   client?: BedrockRuntimeClient;
-  /** A Claude model or inference profile id with vision; default {@link CLAUDE_VISION_MODEL_ID}. */
-  modelId?: string;
+  /**
+   * The configured Claude model or inference profile id (with vision). Required: the runtime's IAM
+   * policy grants exactly the configured profile, so a built-in default would be refused in the cloud.
+   */
+  modelId: string;
   /** Deadline for one analysis including SDK retries; default 60 s. */
   timeoutMs?: number;
   maxTokens?: number;
@@ -81,7 +81,7 @@ export interface ClaudeVisionAnalyzerOptions extends BedrockClientOptions {
  * platforms, pricing ideas) is Claude's. Errors map like the generator's, with analysis_* codes.
  *
  * @example
- * const analysis = await new ClaudeVisionAnalyzer({ region: 'us-east-1' }).analyze({ png, prompt });
+ * const analysis = await new ClaudeVisionAnalyzer({ region: 'us-east-1', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }).analyze({ png, prompt });
  */
 export class ClaudeVisionAnalyzer implements ImageAnalyzer {
   readonly name: string;
@@ -90,8 +90,14 @@ export class ClaudeVisionAnalyzer implements ImageAnalyzer {
   readonly #timeoutMs: number;
   readonly #maxTokens: number;
 
-  constructor(options: ClaudeVisionAnalyzerOptions = {}) {
-    this.modelId = options.modelId ?? CLAUDE_VISION_MODEL_ID;
+  constructor(options: ClaudeVisionAnalyzerOptions) {
+    if (!options.modelId) {
+      throw new ImagingError(
+        'invalid_image_request',
+        'ClaudeVisionAnalyzer: modelId (the configured Claude model) is required',
+      );
+    }
+    this.modelId = options.modelId;
     this.name = `bedrock:${this.modelId}`;
     this.#client = options.client ?? createBedrockRuntimeClient(options);
     this.#timeoutMs = options.timeoutMs ?? 60_000;

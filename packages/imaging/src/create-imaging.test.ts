@@ -26,6 +26,10 @@ describe('createImageGenerator / createImageAnalyzer', () => {
     expect(analyzer.name).toBe('bedrock:us.anthropic.claude-haiku-4-5-20251001-v1:0');
   });
 
+  it('refuses a bedrock analyzer without the configured model id (no hard-coded default)', () => {
+    expect(() => createImageAnalyzer({ kind: 'bedrock', region: 'eu-west-1' })).toThrow(/modelId/);
+  });
+
   it.each([
     ['an unknown kind', { kind: 'openai' }],
     ['an unknown field', { kind: 'local', model: 'x' }],

@@ -64,10 +64,19 @@ export function createImageGenerator(
     : new NovaCanvasGenerator({ ...bedrockOptions(parsed), ...log });
 }
 
-/** Builds the configured {@link ImageAnalyzer}. */
+/**
+ * Builds the configured {@link ImageAnalyzer}. `bedrock` needs `modelId` (the Claude model the
+ * deployment configured and its IAM policy grants); there is no built-in default.
+ */
 export function createImageAnalyzer(config: ImagingConfig): ImageAnalyzer {
   const parsed = parseConfig(config);
-  return parsed.kind === 'local'
-    ? new LocalImageAnalyzer()
-    : new ClaudeVisionAnalyzer(bedrockOptions(parsed));
+  if (parsed.kind === 'local') return new LocalImageAnalyzer();
+  const { modelId } = parsed;
+  if (modelId === undefined) {
+    throw new ImagingError(
+      'invalid_image_request',
+      'invalid imaging config: modelId: the bedrock analyzer needs the configured Claude model id',
+    );
+  }
+  return new ClaudeVisionAnalyzer({ ...bedrockOptions(parsed), modelId });
 }
