@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createImageAnalyzer, type ImageAnalyzer } from '@agentic-payments/imaging';
 import { AppError } from '@agentic-payments/x402';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { serve } from '@hono/node-server';
 import { z } from 'zod';
@@ -10,12 +11,15 @@ import { AgentRuntime } from './agent-runtime.ts';
 import { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 import { createApp } from './app.ts';
 import { type AgentConfig, loadConfig, type WalletConfig } from './config.ts';
+import { createDynamoDbWalletBudgetStore } from './dynamodb-wallet-budget-store.ts';
 import { FileSessionMemory } from './file-session-memory.ts';
+import { createFileWalletBudgetStore } from './file-wallet-budget-store.ts';
 import { createModelFactory, type ModelFactory } from './models.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 import type { AgentDeps } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
 import { type AgentWallet, createAgentWallet } from './wallet.ts';
+import { WalletBudget, type WalletBudgetStore, walletBudgetKey } from './wallet-budget.ts';
 
 export interface StartAgentOptions extends Partial<AgentConfig> {
   /** Environment to parse for everything not given explicitly (default: an empty env, i.e. the devnet defaults). */
@@ -23,6 +27,7 @@ export interface StartAgentOptions extends Partial<AgentConfig> {
   /** Injected adapters (tests); the defaults come from the config. */
   agentWallet?: AgentWallet;
   sessionMemory?: SessionMemory;
+  budgetStore?: WalletBudgetStore;
   analyzer?: ImageAnalyzer;
   fetch?: typeof globalThis.fetch;
   now?: () => Date;
@@ -86,6 +91,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     env,
     agentWallet: injectedWallet,
     sessionMemory: injectedMemory,
+    budgetStore: injectedBudgetStore,
     analyzer: injectedAnalyzer,
     fetch,
     now,
@@ -113,6 +119,14 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
           memoryId: config.memory.memoryId,
         })
       : new FileSessionMemory(join(config.dataDir, 'agent')));
+  const budgetStore =
+    injectedBudgetStore ??
+    (config.walletBudgetStore.kind === 'dynamodb'
+      ? createDynamoDbWalletBudgetStore({
+          client: new DynamoDBClient({ region: config.walletBudgetStore.region }),
+          tableName: config.walletBudgetStore.tableName,
+        })
+      : createFileWalletBudgetStore(join(config.dataDir, 'wallet-budget')));
   const analyzer =
     injectedAnalyzer ?? createImageAnalyzer({ kind: config.imageAnalyzer, region: config.region });
   const model =
@@ -125,7 +139,13 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
       sellerAddress: config.sellerAddress,
       maxPayment: config.maxPayment,
       sessionBudget: config.sessionBudget,
+      walletBudget24h: config.walletBudget24h,
     },
+    budget: new WalletBudget(budgetStore, {
+      walletKey: walletBudgetKey(config.network.caip2, wallet.address),
+      cap: config.walletBudget24h,
+      ...(now ? { now } : {}),
+    }),
     wallet,
     analyzer,
     fetch: fetch ?? globalThis.fetch,
@@ -155,6 +175,8 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     network: config.network.id,
     gateway: config.gatewayUrl,
     memory: memory.kind,
+    wallet_budget_store: budgetStore.kind,
+    wallet_budget_24h: config.walletBudget24h.toString(),
     consent_mode: config.consentMode,
     analyzer: analyzer.name,
   });
