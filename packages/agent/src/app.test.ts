@@ -132,6 +132,8 @@ describe('createApp', () => {
         chain_id: 84532,
         eth: '1.000000',
         usdc: '1',
+        budget_24h: '5',
+        spent_24h: '0',
       });
     });
 

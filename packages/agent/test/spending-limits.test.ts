@@ -216,6 +216,7 @@ describe('spending policy below the model (devnet, real gateway)', () => {
         expect(afterRestart.body.output.payments).toStrictEqual([]);
         const wallet = await say(restarted.url, 'w-4', 'What are my wallet details?');
         expect(wallet.text).toContain('The wallet has spent 0.08 of its 0.08 USDC 24-hour budget');
+        expect(wallet.body.output.wallet).toMatchObject({ budget_24h: '0.08', spent_24h: '0.08' });
         expect(await balances([address, stack.sellerAddress])).toStrictEqual(before);
       });
 
