@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createImageAnalyzer, type ImageAnalyzer } from '@agentic-payments/imaging';
-import { AppError } from '@agentic-payments/x402';
+import { AppError, createJsonLogger, logEntriesTo } from '@agentic-payments/x402';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -74,9 +74,8 @@ async function resolveWallet(config: AgentConfig): Promise<Exclude<WalletConfig,
   };
 }
 
-function jsonLogger(entry: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'agent', ...entry })}\n`);
-}
+/** The project's one logger (secret-looking keys dropped), fed the agent's `{ event, ...fields }` entries. */
+const jsonLogger = logEntriesTo(createJsonLogger({ service: 'agent' }));
 
 /**
  * Starts the agent's AgentCore runtime server (Hono on Node).

@@ -4,6 +4,7 @@ export * from './eip712.ts';
 export * from './errors.ts';
 export * from './headers.ts';
 export * from './keep-alive-fetch.ts';
+export * from './logger.ts';
 export * from './money.ts';
 export * from './networks.ts';
 export * from './prices.ts';
