@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as agentcore from 'aws-cdk-lib/aws-bedrockagentcore';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -51,6 +52,7 @@ export class AgentStack extends Stack {
   readonly runtime: agentcore.Runtime;
   readonly memory: agentcore.Memory;
   readonly cdpSecret: secretsmanager.Secret;
+  readonly walletBudgetTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: AgentStackProps) {
     super(scope, id, props);
@@ -78,6 +80,8 @@ export class AgentStack extends Stack {
       expirationDuration: Duration.days(30),
     });
 
+    this.walletBudgetTable = this.createWalletBudgetTable();
+
     this.runtime = new agentcore.Runtime(this, 'Runtime', {
       runtimeName: `${config.stackPrefix.replace(/-/g, '_')}_agent`,
       description: 'x402 payments agent (Strands, Claude Sonnet 4.5) paying for Nova Canvas images',
@@ -102,8 +106,10 @@ export class AgentStack extends Stack {
         CONSENT_MODE: config.consentMode,
         MAX_PAYMENT_USDC: config.maxPaymentUsdc,
         SESSION_BUDGET_USDC: config.sessionBudgetUsdc,
+        WALLET_BUDGET_TABLE: this.walletBudgetTable.tableName,
       },
     });
+    this.grantWalletBudget();
 
     const profileArn = `arn:${this.partition}:bedrock:${this.region}:${this.account}:inference-profile/${config.agentModelId}`;
     const routedModelArns = config.agentModelRegions.map(
@@ -139,6 +145,29 @@ export class AgentStack extends Stack {
       value: this.cdpSecret.secretArn,
       description: `Put the CDP credentials here: JSON with ${CDP_SECRET_KEYS.join(', ')}`,
     });
+  }
+
+  /**
+   * The wallet-wide rolling 24-hour budget (packages/agent/src/dynamodb-wallet-budget-store.ts):
+   * AgentCore runs one microVM per session, so the sessions spending one wallet share this table;
+   * one item per wallet, replaced under a version condition.
+   */
+  private createWalletBudgetTable(): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'WalletBudgetTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Deleting it would reset what the wallet spent in the last 24 hours.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    new CfnOutput(this, 'WalletBudgetTableName', { value: table.tableName });
+    return table;
+  }
+
+  /** Exactly the operations the adapter sends (`WALLET_BUDGET_TABLE_ACTIONS`): a consistent read and a conditional put. */
+  private grantWalletBudget(): void {
+    this.walletBudgetTable.grant(this.runtime.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
   }
 
   private artifact(config: AppConfig, dockerfile: string): agentcore.AgentRuntimeArtifact {

@@ -116,6 +116,7 @@ const AGENT_TOKEN_STAND_INS: Record<string, string> = {
   SELLER_ADDRESS: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
   MEMORY_ID: 'AgenticPayments_sessions-AbCdEf1234',
   CDP_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:CdpCredentials-AbCdEf',
+  WALLET_BUDGET_TABLE: 'wallet-budget-table',
 };
 
 let synth: Synthesized;

@@ -380,6 +380,10 @@ function WalletPanel(props: {
           </dd>
           <dt>ETH</dt>
           <dd>{wallet.eth ?? '—'}</dd>
+          {wallet.budget24h ? <dt>Spent (24 h)</dt> : null}
+          {wallet.budget24h ? (
+            <dd data-testid="wallet-budget">{`${wallet.spent24h ?? '—'} of ${wallet.budget24h} USDC`}</dd>
+          ) : null}
         </dl>
       ) : (
         <p className="small muted">Ask “{WALLET_PROMPT}” to see the agent's wallet and balances.</p>

@@ -15,6 +15,9 @@ export interface WalletSnapshot {
   chainId?: number;
   eth?: string;
   usdc?: string;
+  /** The wallet's rolling 24-hour cap and what all sessions spent of it (decimal USDC). */
+  budget24h?: string;
+  spent24h?: string;
 }
 
 export interface AgentTurn {
@@ -85,6 +88,7 @@ function parseTurn(output: Json): AgentTurn {
           chainId: typeof w.chain_id === 'number' ? w.chain_id : undefined,
           eth: str(w.eth),
           usdc: str(w.usdc),
+          ...(str(w.budget_24h) ? { budget24h: str(w.budget_24h), spent24h: str(w.spent_24h) } : {}),
         }
       : undefined;
   return { text, images, payments, wallet, model: str(output.model) };

@@ -48,6 +48,17 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
     });
   });
 
+  it("reads the wallet's 24-hour budget when the agent sends it", () => {
+    const wallet = { address: '0x1', network: 'base-sepolia', budget_24h: '5', spent_24h: '0.08' };
+    const frame = parseServerFrame(
+      JSON.stringify({ type: 'complete', response: { output: { message: { content: [] }, wallet } } }),
+    );
+    expect(frame?.type === 'complete' ? frame.turn.wallet : undefined).toMatchObject({
+      budget24h: '5',
+      spent24h: '0.08',
+    });
+  });
+
   it('turns error frames and API Gateway failures into errors, and ignores garbage', () => {
     expect(parseServerFrame('{"type":"error","code":"prompt_too_long","message":"too long"}')).toStrictEqual({
       type: 'error',

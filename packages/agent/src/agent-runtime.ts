@@ -15,7 +15,16 @@ export interface InvocationOutput {
   session_id: string;
   images: Record<string, string>;
   payments: PaymentReceipt[];
-  wallet?: { address: string; network: string; chain_id: number; eth: string; usdc: string };
+  wallet?: {
+    address: string;
+    network: string;
+    chain_id: number;
+    eth: string;
+    usdc: string;
+    /** WALLET_BUDGET_24H_USDC and what all sessions spent in the last 24 hours (decimal USDC). */
+    budget_24h?: string;
+    spent_24h?: string;
+  };
 }
 
 function formatEth(wei: bigint): string {
@@ -119,6 +128,7 @@ export class AgentRuntime {
     const { wallet, config } = this.deps;
     try {
       const { eth, usdc } = await wallet.balances();
+      const budget = await this.deps.budget.status().catch(() => undefined);
       return {
         wallet: {
           address: wallet.address,
@@ -126,6 +136,7 @@ export class AgentRuntime {
           chain_id: config.network.chainId,
           eth: formatEth(eth),
           usdc: formatUsdc(usdc),
+          ...(budget ? { budget_24h: formatUsdc(budget.cap), spent_24h: formatUsdc(budget.spent) } : {}),
         },
       };
     } catch (error) {

@@ -14,6 +14,7 @@ import { FileSessionMemory } from './file-session-memory.ts';
 import type { ModelFactory } from './models.ts';
 import { OfflinePlannerModel } from './offline-planner.ts';
 import type { AgentWallet } from './wallet.ts';
+import { createMemoryWalletBudgetStore, WalletBudget } from './wallet-budget.ts';
 
 /** TEST ONLY: a wallet that holds fixed balances and refuses to sign (these tests never pay). */
 const testWallet: AgentWallet = {
@@ -54,7 +55,12 @@ async function buildApp(model: ModelFactory) {
         sellerAddress: config.sellerAddress,
         maxPayment: config.maxPayment,
         sessionBudget: config.sessionBudget,
+        walletBudget24h: config.walletBudget24h,
       },
+      budget: new WalletBudget(createMemoryWalletBudgetStore(), {
+        walletKey: 'test-wallet',
+        cap: config.walletBudget24h,
+      }),
       wallet: testWallet,
       analyzer: new LocalImageAnalyzer(),
       fetch: () => Promise.reject(new Error('no network in this test')),
@@ -139,6 +145,8 @@ describe('createApp', () => {
         chain_id: 84532,
         eth: '1.000000',
         usdc: '1',
+        budget_24h: '5',
+        spent_24h: '0',
       });
     });
 

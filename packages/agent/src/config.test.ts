@@ -47,6 +47,36 @@ describe('loadConfig', () => {
     }
   });
 
+  describe('the wallet 24-hour budget', () => {
+    it('defaults to 5 USDC in a file under DATA_DIR', () => {
+      const config = loadConfig({});
+      expect([config.walletBudget24h, config.walletBudgetStore]).toStrictEqual([
+        5_000_000n,
+        { kind: 'file' },
+      ]);
+    });
+
+    it('reads WALLET_BUDGET_24H_USDC and WALLET_BUDGET_TABLE', () => {
+      const config = loadConfig({
+        WALLET_BUDGET_24H_USDC: '2.5',
+        WALLET_BUDGET_TABLE: 'budget',
+        AWS_REGION: 'eu-west-1',
+      });
+      expect([config.walletBudget24h, config.walletBudgetStore]).toStrictEqual([
+        2_500_000n,
+        { kind: 'dynamodb', tableName: 'budget', region: 'eu-west-1' },
+      ]);
+    });
+
+    it.each([
+      [{ WALLET_BUDGET_24H_USDC: '0' }, 'WALLET_BUDGET_24H_USDC'],
+      [{ WALLET_BUDGET_24H_USDC: 'lots' }, 'WALLET_BUDGET_24H_USDC'],
+      [{ WALLET_BUDGET_24H_USDC: '0.05' }, 'MAX_PAYMENT_USDC'],
+    ])('names the variable for %j', (env, name) => {
+      expect(problemsOf(env).map((p) => p.split(':')[0])).toStrictEqual([name]);
+    });
+  });
+
   it('refuses a devnet key for a non-loopback RPC', () => {
     const problems = problemsOf({
       RPC_URL: 'https://sepolia.base.org',

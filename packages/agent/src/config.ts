@@ -91,6 +91,8 @@ const EnvSchema = z.object({
   EXPLORER_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   MAX_PAYMENT_USDC: usdc('0.10'),
   SESSION_BUDGET_USDC: usdc('1.00'),
+  WALLET_BUDGET_24H_USDC: usdc('5.00'),
+  WALLET_BUDGET_TABLE: optionalString,
   CONSENT_MODE: z.preprocess(emptyToUndefined, z.enum(['auto', 'confirm']).default('auto')),
   IMAGE_ANALYZER: z.preprocess(emptyToUndefined, z.enum(['local', 'bedrock']).default('local')),
   IMAGE_ANALYZER_MODEL_ID: optionalString,
@@ -127,6 +129,10 @@ export interface AgentConfig {
   explorerUrl: string;
   maxPayment: bigint;
   sessionBudget: bigint;
+  /** WALLET_BUDGET_24H_USDC: the rolling 24-hour cap over every session of the wallet. */
+  walletBudget24h: bigint;
+  /** WALLET_BUDGET_TABLE (DynamoDB, the cloud), else a file under `dataDir` (local). */
+  walletBudgetStore: { kind: 'file' } | { kind: 'dynamodb'; tableName: string; region: string };
   consentMode: 'auto' | 'confirm';
   imageAnalyzer: 'local' | 'bedrock';
   /** The Claude model the `bedrock` analyzer calls: IMAGE_ANALYZER_MODEL_ID, else BEDROCK_MODEL_ID. */
@@ -213,6 +219,9 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
   if (e.MAX_PAYMENT_USDC > e.SESSION_BUDGET_USDC) {
     problems.push('MAX_PAYMENT_USDC: must not exceed SESSION_BUDGET_USDC');
   }
+  if (e.MAX_PAYMENT_USDC > e.WALLET_BUDGET_24H_USDC) {
+    problems.push('MAX_PAYMENT_USDC: must not exceed WALLET_BUDGET_24H_USDC');
+  }
   if (wallet?.kind === 'private-key') {
     try {
       assertKeyAllowed({ privateKey: wallet.privateKey, rpcUrl: e.RPC_URL });
@@ -240,6 +249,10 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
     explorerUrl: (e.EXPLORER_URL ?? network.explorerUrl).replace(/\/$/, ''),
     maxPayment: e.MAX_PAYMENT_USDC,
     sessionBudget: e.SESSION_BUDGET_USDC,
+    walletBudget24h: e.WALLET_BUDGET_24H_USDC,
+    walletBudgetStore: e.WALLET_BUDGET_TABLE
+      ? { kind: 'dynamodb', tableName: e.WALLET_BUDGET_TABLE, region: e.AWS_REGION }
+      : { kind: 'file' },
     consentMode: e.CONSENT_MODE,
     imageAnalyzer: e.IMAGE_ANALYZER,
     analyzerModelId: e.IMAGE_ANALYZER_MODEL_ID ?? e.BEDROCK_MODEL_ID,

@@ -1,4 +1,4 @@
-import { GenerateImageResponse, type NetworkInfo } from '@agentic-payments/x402';
+import { AppError, GenerateImageResponse, type NetworkInfo } from '@agentic-payments/x402';
 import { x402Client, x402HTTPClient } from '@x402/core/client';
 
 export interface ImageOrder {
@@ -15,14 +15,15 @@ export interface Quote {
   network: string;
 }
 
-export class GatewayError extends Error {
+/** The gateway answered with an error (its wire `code`, upstream `status`) or could not be read. */
+export class GatewayError extends AppError {
+  override name = 'GatewayError';
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly status?: number,
   ) {
-    super(message);
-    this.name = 'GatewayError';
+    super(code, message, { httpStatus: 502 });
   }
 }
 

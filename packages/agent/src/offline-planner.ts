@@ -167,9 +167,14 @@ function describeWallet(result: Json): string {
     `- USDC: ${usdc}`,
     '',
     enough
-      ? `You have ${usdc} USDC, which is enough to generate images (a standard 1024x1024 image costs 0.04 USDC). This session has spent ${String(result.session_spent_usdc)} of its ${String(result.session_budget_usdc)} USDC budget.`
+      ? `You have ${usdc} USDC, which is enough to generate images (a standard 1024x1024 image costs 0.04 USDC). This session has spent ${String(result.session_spent_usdc)} of its ${String(result.session_budget_usdc)} USDC budget.${walletBudgetLine(result)}`
       : `You have ${usdc} USDC, which is not enough for an image (a standard 1024x1024 image costs 0.04 USDC). Fund the wallet with USDC on ${String(result.network)} first.`,
   ].join('\n');
+}
+
+function walletBudgetLine(result: Json): string {
+  if (result.wallet_budget_24h_usdc === undefined) return '';
+  return ` The wallet has spent ${String(result.wallet_spent_24h_usdc)} of its ${String(result.wallet_budget_24h_usdc)} USDC 24-hour budget (all sessions).`;
 }
 
 function describeAnalysis(result: Json): string {

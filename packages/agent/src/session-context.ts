@@ -3,11 +3,14 @@ import type { AgentConfig } from './config.ts';
 import type { PaymentReceipt, SessionRecord } from './session-state.ts';
 import type { SpendingPolicy } from './spending-policy.ts';
 import type { AgentWallet } from './wallet.ts';
+import type { WalletBudget } from './wallet-budget.ts';
 
 /** Process-wide dependencies the tools use; none of them holds session state. */
 export interface AgentDeps {
   config: AgentConfig;
   policy: SpendingPolicy;
+  /** The wallet-wide rolling 24-hour budget, shared by every session (and container). */
+  budget: WalletBudget;
   wallet: AgentWallet;
   analyzer: ImageAnalyzer;
   fetch: typeof globalThis.fetch;

@@ -13,6 +13,7 @@ const policy: SpendingPolicy = {
   sellerAddress: SELLER,
   maxPayment: 100_000n,
   sessionBudget: 1_000_000n,
+  walletBudget24h: 2_000_000n,
 };
 
 function buildIntent(overrides: Partial<PaymentIntent> = {}): PaymentIntent {
@@ -54,6 +55,7 @@ describe('evaluatePayment', () => {
       buildIntent({ amount: 5_000_000n }),
     ],
     ['session_budget_exceeded', buildState({ spent: 980_000n }), buildIntent()],
+    ['wallet_budget_exceeded', buildState({ walletSpent24h: 1_980_000n }), buildIntent()],
     ['invalid_amount', buildState(), buildIntent({ amount: 0n })],
   ] as const)('rejects with %s', (reason, state, intent) => {
     const decision = evaluatePayment(policy, state, intent);
@@ -63,5 +65,17 @@ describe('evaluatePayment', () => {
 
   it('allows spending exactly up to the session budget', () => {
     expect(reasonOf(buildState({ spent: 960_000n }), buildIntent())).toBe('allowed');
+  });
+
+  it('allows spending exactly up to the wallet 24-hour budget', () => {
+    expect(reasonOf(buildState({ walletSpent24h: 1_960_000n }), buildIntent())).toBe('allowed');
+  });
+
+  it('names the limit and the amounts when the wallet 24-hour budget would be exceeded', () => {
+    expect(evaluatePayment(policy, buildState({ walletSpent24h: 1_980_000n }), buildIntent())).toStrictEqual({
+      allowed: false,
+      reason: 'wallet_budget_exceeded',
+      message: 'the wallet has spent 1.98 of its 2 USDC 24-hour budget; 0.04 more would exceed it',
+    });
   });
 });

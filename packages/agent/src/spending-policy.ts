@@ -10,6 +10,8 @@ export interface SpendingPolicy {
   maxPayment: bigint;
   /** SESSION_BUDGET_USDC, atomic. */
   sessionBudget: bigint;
+  /** WALLET_BUDGET_24H_USDC, atomic: the rolling 24-hour cap over every session of the wallet. */
+  walletBudget24h: bigint;
 }
 
 /** What the session allows right now: the user-authorized estimate and what it already spent. */
@@ -17,6 +19,12 @@ export interface SpendingState {
   /** The estimate the user authorized (atomic), or undefined when nothing is authorized. */
   authorizedAmount: bigint | undefined;
   spent: bigint;
+  /**
+   * What the wallet spent in the last 24 hours over all sessions, when the caller read it. The
+   * authoritative check is the atomic reservation in the wallet budget store at signing time; this
+   * one lets make_payment refuse early with the same code.
+   */
+  walletSpent24h?: bigint;
 }
 
 /** A payment the x402 client is about to sign. */
@@ -38,7 +46,29 @@ export type PolicyRejection =
   | 'network_mismatch'
   | 'amount_exceeds_payment_cap'
   | 'session_budget_exceeded'
+  | 'wallet_budget_exceeded'
   | 'invalid_amount';
+
+/**
+ * Every reason the agent refuses to sign (part of the tool replies and of `payment_refused`):
+ * the policy's rejections, a signature that is not a USDC transfer from the wallet, requirements
+ * the policy filtered out entirely, and a wallet budget store that cannot be read (fail closed).
+ */
+export type PaymentRefusalCode = PolicyRejection | 'unsupported_signature' | 'wallet_budget_unavailable';
+
+/** Which configured limit a refusal hit; the tool replies carry it as `limit`. */
+export type SpendingLimit = 'per_payment' | 'session' | 'wallet_24h';
+
+export const LIMIT_OF_REFUSAL: Partial<Record<PaymentRefusalCode, SpendingLimit>> = {
+  amount_exceeds_payment_cap: 'per_payment',
+  session_budget_exceeded: 'session',
+  wallet_budget_exceeded: 'wallet_24h',
+};
+
+/** The wallet-wide refusal, in one place for the policy check and the store's reservation. */
+export function walletBudgetMessage(spent: bigint, cap: bigint, amount: bigint): string {
+  return `the wallet has spent ${formatUsdc(spent)} of its ${formatUsdc(cap)} USDC 24-hour budget; ${formatUsdc(amount)} more would exceed it`;
+}
 
 export type PolicyDecision = { allowed: true } | { allowed: false; reason: PolicyRejection; message: string };
 
@@ -100,6 +130,12 @@ export function evaluatePayment(
     return reject(
       'session_budget_exceeded',
       `this session has spent ${formatUsdc(state.spent)} of its ${formatUsdc(policy.sessionBudget)} USDC budget; ${formatUsdc(intent.amount)} more would exceed it`,
+    );
+  }
+  if (state.walletSpent24h !== undefined && state.walletSpent24h + intent.amount > policy.walletBudget24h) {
+    return reject(
+      'wallet_budget_exceeded',
+      walletBudgetMessage(state.walletSpent24h, policy.walletBudget24h, intent.amount),
     );
   }
   return { allowed: true };

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createImageAnalyzer, type ImageAnalyzer } from '@agentic-payments/imaging';
+import { createJsonLogger, logEntriesTo } from '@agentic-payments/x402';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { AgentRuntime } from './agent-runtime.ts';
@@ -9,12 +11,15 @@ import { AgentCoreSessionMemory } from './agentcore-session-memory.ts';
 import { createApp } from './app.ts';
 import { resolveWallet, walletFailure } from './cdp-secret.ts';
 import { type AgentConfig, loadConfig } from './config.ts';
+import { createDynamoDbWalletBudgetStore } from './dynamodb-wallet-budget-store.ts';
 import { FileSessionMemory } from './file-session-memory.ts';
+import { createFileWalletBudgetStore } from './file-wallet-budget-store.ts';
 import { createModelFactory, type ModelFactory } from './models.ts';
 import { OFFLINE_PLANNER_NOTE } from './offline-planner.ts';
 import type { AgentDeps } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
 import { type AgentWallet, createAgentWallet } from './wallet.ts';
+import { WalletBudget, type WalletBudgetStore, walletBudgetKey } from './wallet-budget.ts';
 import { createWalletGate, type WalletState } from './wallet-gate.ts';
 
 export interface StartAgentOptions extends Partial<AgentConfig> {
@@ -23,6 +28,7 @@ export interface StartAgentOptions extends Partial<AgentConfig> {
   /** Injected adapters (tests); the defaults come from the config. */
   agentWallet?: AgentWallet;
   sessionMemory?: SessionMemory;
+  budgetStore?: WalletBudgetStore;
   analyzer?: ImageAnalyzer;
   fetch?: typeof globalThis.fetch;
   now?: () => Date;
@@ -41,9 +47,8 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-function jsonLogger(entry: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'agent', ...entry })}\n`);
-}
+/** The project's one logger (secret-looking keys dropped), fed the agent's `{ event, ...fields }` entries. */
+const jsonLogger = logEntriesTo(createJsonLogger({ service: 'agent' }));
 
 /**
  * Starts the agent's AgentCore runtime server (Hono on Node).
@@ -58,6 +63,7 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     env,
     agentWallet: injectedWallet,
     sessionMemory: injectedMemory,
+    budgetStore: injectedBudgetStore,
     analyzer: injectedAnalyzer,
     fetch,
     now,
@@ -79,6 +85,14 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
           log: logger,
         })
       : new FileSessionMemory(join(config.dataDir, 'agent')));
+  const budgetStore =
+    injectedBudgetStore ??
+    (config.walletBudgetStore.kind === 'dynamodb'
+      ? createDynamoDbWalletBudgetStore({
+          client: new DynamoDBClient({ region: config.walletBudgetStore.region }),
+          tableName: config.walletBudgetStore.tableName,
+        })
+      : createFileWalletBudgetStore(join(config.dataDir, 'wallet-budget')));
   const analyzer =
     injectedAnalyzer ??
     createImageAnalyzer({
@@ -111,7 +125,13 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
             sellerAddress: config.sellerAddress,
             maxPayment: config.maxPayment,
             sessionBudget: config.sessionBudget,
+            walletBudget24h: config.walletBudget24h,
           },
+          budget: new WalletBudget(budgetStore, {
+            walletKey: walletBudgetKey(config.network.caip2, agentWallet.address),
+            cap: config.walletBudget24h,
+            ...(now ? { now } : {}),
+          }),
           wallet: agentWallet,
           analyzer,
           fetch: fetch ?? globalThis.fetch,
@@ -158,6 +178,8 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     network: config.network.id,
     gateway: config.gatewayUrl,
     memory: memory.kind,
+    wallet_budget_store: budgetStore.kind,
+    wallet_budget_24h: config.walletBudget24h.toString(),
     consent_mode: config.consentMode,
     analyzer: analyzer.name,
   });

@@ -1,11 +1,12 @@
-import { formatUsdc } from '@agentic-payments/x402';
+import { findError, formatUsdc } from '@agentic-payments/x402';
 import { type InvokableTool, tool } from '@strands-agents/sdk';
 import { z } from 'zod';
 import { GatewayError, readPurchasedImage, requestQuote } from './gateway-client.ts';
-import { createPaidFetch, PaymentRefusedError } from './payment-client.ts';
+import { createPaidFetch, PaymentFailedError, PaymentRefusedError } from './payment-client.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
 import type { CurrentRequest, SessionRecord, StoredImage } from './session-state.ts';
-import { evaluatePayment, type PaymentIntent } from './spending-policy.ts';
+import { evaluatePayment, LIMIT_OF_REFUSAL, type PaymentIntent } from './spending-policy.ts';
+import type { WalletBudgetStatus } from './wallet-budget.ts';
 
 /** Tool names exactly as in the seed. */
 export const TOOL_NAMES = {
@@ -89,6 +90,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
           estimated_turn: session.turn,
         };
         const spent = BigInt(session.spent);
+        const wallet24h = await budgetStatus(deps, session.session_id);
         return {
           status: 'estimated',
           request_id: requestId,
@@ -100,6 +102,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
           network: config.network.v1Name,
           per_payment_cap_usdc: formatUsdc(policy.maxPayment),
           session_budget_remaining_usdc: formatUsdc(policy.sessionBudget - spent),
+          ...(wallet24h ? { wallet_budget_remaining_24h_usdc: formatUsdc(wallet24h.remaining) } : {}),
           consent_mode: config.consentMode,
         };
       } catch (error) {
@@ -138,6 +141,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
         session_spent_usdc: formatUsdc(BigInt(session.spent)),
         session_budget_usdc: formatUsdc(policy.sessionBudget),
         per_payment_cap_usdc: formatUsdc(policy.maxPayment),
+        ...walletBudgetFields(await budgetStatus(deps, session.session_id)),
       };
     },
   });
@@ -172,12 +176,27 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
         asset: request.asset,
         network: request.network,
       };
-      const decision = evaluatePayment(policy, { authorizedAmount: amount, spent }, intent);
+      const wallet24h = await budgetStatus(deps, session.session_id);
+      if (!wallet24h) {
+        return {
+          status: 'failed',
+          reason: 'wallet_budget_unavailable',
+          message: "the wallet's 24-hour budget could not be read, so nothing was authorized",
+          request_id: request.request_id,
+        };
+      }
+      const decision = evaluatePayment(
+        policy,
+        { authorizedAmount: amount, spent, walletSpent24h: wallet24h.spent },
+        intent,
+      );
       if (!decision.allowed) {
         deps.log({ event: 'payment_rejected', session_id: session.session_id, reason: decision.reason });
+        const limit = LIMIT_OF_REFUSAL[decision.reason];
         return {
           status: 'rejected',
           reason: decision.reason,
+          ...(limit ? { limit } : {}),
           message: decision.message,
           request_id: request.request_id,
         };
@@ -237,6 +256,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
       const paidFetch = createPaidFetch({
         wallet,
         policy,
+        budget: deps.budget,
         fetch: deps.fetch,
         state: () => ({
           authorizedAmount: request.authorized ? amount : undefined,
@@ -260,7 +280,12 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
         });
       } catch (error) {
         const refusal = refusalFrom(error);
-        deps.log({ event: 'payment_refused', session_id: session.session_id, reason: refusal.reason });
+        deps.log({
+          event: 'payment_refused',
+          session_id: session.session_id,
+          reason: refusal.reason,
+          ...(refusal.reason === 'payment_failed' ? { error: String(error) } : {}),
+        });
         return { status: 'payment_refused', ...refusal, request_id: request.request_id };
       }
       if (response.status !== 200) {
@@ -373,20 +398,38 @@ function formatUsdcLike(value: bigint, decimals: number): string {
   return `${whole}.${frac}`;
 }
 
-function refusalFrom(error: unknown): { reason: string; message: string } {
-  if (error instanceof PaymentRefusedError) return { reason: error.reason, message: error.message };
-  const text = error instanceof Error ? error.message : String(error);
-  const cause =
-    error instanceof Error && error.cause instanceof PaymentRefusedError ? error.cause : undefined;
-  if (cause) return { reason: cause.reason, message: cause.message };
-  const aborted = /Payment creation aborted: ([a-z_]+): (.*)$/s.exec(text);
-  if (aborted?.[1]) return { reason: aborted[1], message: aborted[2] ?? text };
-  const refused = /\[(\w+)\]/.exec(text);
-  if (/rejected by|No payment requirements|All payment requirements/i.test(text)) {
-    return { reason: 'requirements_outside_policy', message: text };
+/** The tool reply for a paid request that threw: found by class and code in the cause chain. */
+function refusalFrom(error: unknown): { reason: string; limit?: string; message: string } {
+  const refused = findError(error, PaymentRefusedError);
+  if (refused) {
+    return {
+      reason: refused.code,
+      ...(refused.limit ? { limit: refused.limit } : {}),
+      message: refused.message,
+    };
   }
-  if (/fetch failed|ECONNREFUSED/i.test(text)) return { reason: 'gateway_unreachable', message: text };
-  return { reason: refused?.[1] ?? 'payment_failed', message: text };
+  const failed = findError(error, PaymentFailedError);
+  if (failed) return { reason: failed.code, message: failed.message };
+  return { reason: 'payment_failed', message: 'the x402 payment could not be made' };
+}
+
+/** The wallet's 24-hour budget for a reply, or undefined (logged) when the store cannot be read. */
+async function budgetStatus(deps: AgentDeps, sessionId: string): Promise<WalletBudgetStatus | undefined> {
+  try {
+    return await deps.budget.status();
+  } catch (error) {
+    deps.log({ event: 'wallet_budget_unavailable', session_id: sessionId, error: String(error) });
+    return undefined;
+  }
+}
+
+function walletBudgetFields(status: WalletBudgetStatus | undefined): Json {
+  if (!status) return {};
+  return {
+    wallet_budget_24h_usdc: formatUsdc(status.cap),
+    wallet_spent_24h_usdc: formatUsdc(status.spent),
+    wallet_budget_remaining_24h_usdc: formatUsdc(status.remaining),
+  };
 }
 
 async function imageBytes(deps: AgentDeps, image: StoredImage): Promise<Uint8Array> {

@@ -190,5 +190,47 @@ describe('spending policy below the model (devnet, real gateway)', () => {
       const other = await say(agent.url, 'budget-2', 'Generate an image of a desert at night');
       expect(other.body.output.payments).toHaveLength(1);
     });
+
+    describe('the wallet-wide 24-hour budget', () => {
+      it('holds across sessions and across a restart, saying which limit was hit', async () => {
+        const { agent, address } = await agentWith({ walletBudget24h: parseUsdc('0.08') });
+        for (const session of ['w-1', 'w-2']) {
+          const paid = await say(agent.url, session, 'Generate an image of a harbour at dawn');
+          expect(paid.body.output.payments).toHaveLength(1);
+        }
+        const before = await balances([address, stack.sellerAddress]);
+        const third = await say(agent.url, 'w-3', 'Generate an image of a harbour at dusk');
+        expect(third.text).toContain("I can't make this payment");
+        expect(third.text).toContain('24-hour budget');
+        expect(third.text).toContain('(wallet_budget_exceeded)');
+        expect(third.body.output.payments).toStrictEqual([]);
+        const [refusal] = (await storedToolResults(agent, 'w-3')).filter((r) => r.status === 'rejected');
+        expect(refusal).toMatchObject({ reason: 'wallet_budget_exceeded', limit: 'wallet_24h' });
+
+        await agent.stop();
+        const { startAgent } = await import('../src/index.ts');
+        const restarted = await startAgent({ ...agent.config, port: 0, log: () => {} });
+        running.push(restarted);
+        const afterRestart = await say(restarted.url, 'w-4', 'Generate an image of a harbour at night');
+        expect(afterRestart.text).toContain('(wallet_budget_exceeded)');
+        expect(afterRestart.body.output.payments).toStrictEqual([]);
+        const wallet = await say(restarted.url, 'w-4', 'What are my wallet details?');
+        expect(wallet.text).toContain('The wallet has spent 0.08 of its 0.08 USDC 24-hour budget');
+        expect(wallet.body.output.wallet).toMatchObject({ budget_24h: '0.08', spent_24h: '0.08' });
+        expect(await balances([address, stack.sellerAddress])).toStrictEqual(before);
+      });
+
+      it('lets concurrent sessions spend no more than the cap together', async () => {
+        const { agent, address } = await agentWith({ walletBudget24h: parseUsdc('0.12') });
+        const before = await stack.devnet.usdcBalance(address);
+        const replies = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => say(agent.url, `race-${i}`, `Generate an image of kite ${i}`)),
+        );
+        const paid = replies.filter((r) => r.body.output.payments.length === 1);
+        const refused = replies.filter((r) => r.text.includes('(wallet_budget_exceeded)'));
+        expect([paid.length, refused.length]).toStrictEqual([3, 3]);
+        expect(await stack.devnet.usdcBalance(address)).toBe(before - 3n * 40_000n);
+      });
+    });
   });
 });

@@ -104,7 +104,15 @@ export interface Reply {
         image_id: string;
         explorer_url: string;
       }[];
-      wallet?: { address: string; usdc: string; eth: string; chain_id: number; network: string };
+      wallet?: {
+        address: string;
+        usdc: string;
+        eth: string;
+        chain_id: number;
+        network: string;
+        budget_24h?: string;
+        spent_24h?: string;
+      };
     };
   };
 }

@@ -1,3 +1,5 @@
+import { AppError } from '@agentic-payments/x402';
+
 /** Stable snake_case codes for devnet failures. */
 export type DevnetErrorCode =
   | 'anvil_binary_missing'
@@ -7,13 +9,11 @@ export type DevnetErrorCode =
   | 'devnet_setup_failed'
   | 'not_a_devnet';
 
-/** The devnet's typed error: a stable `code` plus a one-line message. */
-export class DevnetError extends Error {
-  override readonly name = 'DevnetError';
-  readonly code: DevnetErrorCode;
+/** The devnet's typed error: an `AppError` with a stable `code` plus a one-line message. */
+export class DevnetError extends AppError<DevnetErrorCode> {
+  override name = 'DevnetError';
 
-  constructor(code: DevnetErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(code: DevnetErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { httpStatus: 500, ...options });
   }
 }

@@ -1,4 +1,4 @@
-import { assertKeyAllowed, DEVNET_MNEMONIC, isLoopbackRpcUrl } from '@agentic-payments/x402';
+import { AppError, assertKeyAllowed, DEVNET_MNEMONIC, isLoopbackRpcUrl } from '@agentic-payments/x402';
 import type { Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { z } from 'zod';
@@ -54,11 +54,10 @@ export interface FacilitatorConfig {
   gasLimit: bigint | undefined;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
+export class ConfigError extends AppError<'invalid_config'> {
+  override name = 'ConfigError';
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('invalid_config', message, { httpStatus: 500 });
   }
 }
 

@@ -177,7 +177,8 @@ describe('createFacilitatorApp', () => {
     await post(app, '/settle', body);
     expect(logger.records).toHaveLength(1);
     expect(logger.records[0]).toMatchObject({
-      msg: 'request',
+      event: 'request',
+      service: 'facilitator',
       route: 'settle',
       status: 200,
       outcome: 'settled',

@@ -1,29 +1,25 @@
-/** One JSON object per line on stdout. Callers pass only safe fields: never keys or signatures. */
+import {
+  createJsonLogger as createSharedJsonLogger,
+  createMemoryLogger as createSharedMemoryLogger,
+  type Logger,
+} from '@agentic-payments/x402';
+
+/**
+ * The project's one logger (`@agentic-payments/x402`): one JSON object per line on stdout with
+ * `time`, `level`, `service`, `event` and the caller's fields, secret-looking keys dropped.
+ */
+export type { Logger };
+/** Field values this service logs (callers pass only safe fields: never keys or signatures). */
 export type LogRecord = Record<string, string | number | boolean | null | undefined>;
 
-export interface Logger {
-  info(msg: string, fields?: LogRecord): void;
-  warn(msg: string, fields?: LogRecord): void;
-  error(msg: string, fields?: LogRecord): void;
-}
-
 export function createJsonLogger(
-  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-  base: LogRecord = { service: 'facilitator' },
+  write?: (line: string) => void,
+  base: { service?: string } = { service: 'facilitator' },
 ): Logger {
-  const emit = (level: string, msg: string, fields?: LogRecord) =>
-    write(JSON.stringify({ time: new Date().toISOString(), level, ...base, msg, ...fields }));
-  return {
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
-  };
+  return createSharedJsonLogger({ service: base.service ?? 'facilitator', ...(write ? { write } : {}) });
 }
 
 /** A logger that keeps the records in memory (tests) or drops them. */
 export function createMemoryLogger(): Logger & { records: Array<Record<string, unknown>> } {
-  const records: Array<Record<string, unknown>> = [];
-  const push = (level: string) => (msg: string, fields?: LogRecord) =>
-    records.push({ level, msg, ...fields });
-  return { records, info: push('info'), warn: push('warn'), error: push('error') };
+  return createSharedMemoryLogger({ service: 'facilitator' });
 }

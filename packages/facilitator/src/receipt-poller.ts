@@ -1,13 +1,13 @@
+import { AppError } from '@agentic-payments/x402';
 import type { Hex, TransactionReceipt } from 'viem';
 import { formatTransactionReceipt } from 'viem';
 
 /** The receipt wait passed its deadline; the transaction may still be mined later. */
-export class ReceiptTimeoutError extends Error {
-  readonly code = 'settlement_pending';
+export class ReceiptTimeoutError extends AppError<'settlement_pending'> {
+  override name = 'ReceiptTimeoutError';
   readonly hash: Hex;
   constructor(hash: Hex, timeoutMs: number) {
-    super(`no receipt for ${hash} within ${timeoutMs} ms`);
-    this.name = 'ReceiptTimeoutError';
+    super('settlement_pending', `no receipt for ${hash} within ${timeoutMs} ms`, { httpStatus: 504 });
     this.hash = hash;
   }
 }

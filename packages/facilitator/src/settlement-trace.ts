@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { AppError } from '@agentic-payments/x402';
 import type { Hex } from 'viem';
 
 /**
@@ -19,10 +20,16 @@ export interface SettlementTrace {
 }
 
 /** Thrown by the signer when the gate closed: nothing was broadcast. */
-export class SettlementGateClosedError extends Error {
+export class SettlementGateClosedError extends AppError<'settlement_gate_closed'> {
+  override name = 'SettlementGateClosedError';
   constructor() {
-    super('the pre-settlement check refused this settlement; nothing was broadcast');
-    this.name = 'SettlementGateClosedError';
+    super(
+      'settlement_gate_closed',
+      'the pre-settlement check refused this settlement; nothing was broadcast',
+      {
+        httpStatus: 409,
+      },
+    );
   }
 }
 

@@ -1,12 +1,11 @@
+import { AppError } from '@agentic-payments/x402';
 import type { ErrorCode } from './messages.ts';
 
-/** The one error type of this package: a stable code the browser sees, and a message safe to show. */
-export class RealtimeError extends Error {
+/** The one error type of this package (an `AppError`): a stable code the browser sees, and a message safe to show. */
+export class RealtimeError extends AppError<ErrorCode> {
   override name = 'RealtimeError';
-  readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
   }
 }

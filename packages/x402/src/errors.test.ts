@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, isAppError, X402_ERROR_CODES } from './errors.ts';
+import { AppError, findAppError, findError, isAppError, walkErrors, X402_ERROR_CODES } from './errors.ts';
 
 describe('AppError', () => {
   it('carries code, status, cause and details', () => {
@@ -50,5 +50,67 @@ describe('X402_ERROR_CODES', () => {
     const codes = Object.values(X402_ERROR_CODES);
     expect(new Set(codes).size).toBe(codes.length);
     for (const code of codes) expect(code).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/);
+  });
+});
+
+class RefusedError extends AppError<'limit_hit' | 'not_allowed'> {
+  override name = 'RefusedError';
+}
+
+describe('walkErrors', () => {
+  const inner = new RefusedError('limit_hit', 'over the cap');
+  const middle = new Error('Failed to create payment payload', { cause: inner });
+  const outer = new TypeError('fetch failed', { cause: middle });
+
+  it('returns the first error in the cause chain that matches', () => {
+    expect(walkErrors(outer, (e) => e instanceof RefusedError)).toBe(inner);
+    expect(walkErrors(outer, (e) => e instanceof Error)).toBe(outer);
+    expect(walkErrors(outer, (e) => e === 'nothing')).toBeUndefined();
+  });
+
+  it('returns the deepest error without a predicate, as viem BaseError.walk()', () => {
+    expect(walkErrors(outer)).toBe(inner);
+    expect(walkErrors('a string')).toBe('a string');
+    expect(outer instanceof Error && new AppError('x', 'y', { cause: outer }).walk()).toBe(inner);
+  });
+
+  it('stops on a cycle', () => {
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+    expect(walkErrors(a, (e) => e === 'never')).toBeUndefined();
+    expect([a, b]).toContain(walkErrors(a));
+  });
+
+  it('follows causes that are not Errors only as the last link', () => {
+    expect(
+      walkErrors(
+        new Error('x', { cause: { code: 'ECONNREFUSED' } }),
+        (e) => (e as { code?: string }).code === 'ECONNREFUSED',
+      ),
+    ).toStrictEqual({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('findError / findAppError', () => {
+  const wrapped = new Error('outer', { cause: new RefusedError('not_allowed', 'no') });
+
+  it('finds by class, typed', () => {
+    const found = findError(wrapped, RefusedError);
+    expect(found?.code).toBe('not_allowed');
+    expect(findError(new Error('plain'), RefusedError)).toBeUndefined();
+  });
+
+  it('finds an AppError by code', () => {
+    expect(findAppError(wrapped)?.code).toBe('not_allowed');
+    expect(findAppError(wrapped, ['not_allowed'])?.message).toBe('no');
+    expect(findAppError(wrapped, ['limit_hit'])).toBeUndefined();
+  });
+
+  it('keeps the subclass name and still counts as an AppError', () => {
+    const error = new RefusedError('limit_hit', 'x');
+    expect(error.name).toBe('RefusedError');
+    expect(isAppError(error)).toBe(true);
+    expect(error.toJSON()).toStrictEqual({ error: 'limit_hit', message: 'x' });
   });
 });

@@ -5,6 +5,7 @@ export * from './errors.ts';
 export * from './generate-image-response.ts';
 export * from './headers.ts';
 export * from './keep-alive-fetch.ts';
+export * from './logger.ts';
 export * from './money.ts';
 export * from './networks.ts';
 export * from './node-server-limits.ts';
