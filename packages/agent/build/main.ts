@@ -1,7 +1,8 @@
 // `pnpm --filter @agentic-payments/agent bundle`        → packages/agent/dist (server.mjs + Dockerfile)
 // `pnpm --filter @agentic-payments/agent bundle:check`  → bundles into a temp dir; exit 1 above the size
 //                                                         limit or with a native addon inside
-// `... bundle --outdir <dir>` writes elsewhere (CDK builds the image's context this way).
+// `... bundle --outdir <dir>` writes elsewhere (CDK builds the image's context this way);
+// `--limit <bytes>` overrides the 20 MB limit, `--json` prints one JSON line, `--analyze` bytes per package.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     check: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     analyze: { type: 'boolean', default: false },
+    limit: { type: 'string' },
   },
 });
 
@@ -24,17 +26,20 @@ const outdir =
 const started = performance.now();
 const result = await bundleAgent({ outdir });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-const problems = bundleProblems(result);
+const limit = values.limit === undefined ? BUNDLE_SIZE_LIMIT_BYTES : Number(values.limit);
+if (!Number.isSafeInteger(limit) || limit <= 0)
+  throw new Error(`--limit: a positive number of bytes, got ${values.limit}`);
+const problems = bundleProblems(result, limit);
 if (temporary) await rm(outdir, { recursive: true, force: true });
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 if (values.json) {
   process.stdout.write(
-    `${JSON.stringify({ outdir: temporary ? null : result.outdir, bytes: result.bytes, limit: BUNDLE_SIZE_LIMIT_BYTES, files: result.files, problems })}\n`,
+    `${JSON.stringify({ outdir: temporary ? null : result.outdir, bytes: result.bytes, limit, files: result.files, problems })}\n`,
   );
 } else {
   process.stdout.write(
-    `agent bundle: ${mb(result.bytes)} (limit ${mb(BUNDLE_SIZE_LIMIT_BYTES)}), ${result.inputCount} inputs, built in ${seconds} s${temporary ? '' : ` → ${result.outdir}`}\n`,
+    `agent bundle: ${mb(result.bytes)} (limit ${mb(limit)}), ${result.inputCount} inputs, built in ${seconds} s${temporary ? '' : ` → ${result.outdir}`}\n`,
   );
   for (const file of result.files) process.stdout.write(`  ${file.name.padEnd(12)} ${mb(file.bytes)}\n`);
   if (values.analyze) {
