@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as agentcore from 'aws-cdk-lib/aws-bedrockagentcore';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,8 +16,13 @@ import { REPO_ROOT } from './paths.ts';
 
 export interface AgentStackProps extends StackProps {
   readonly config: AppConfig;
-  /** packages/agent/Dockerfile; its build context is the repository root (workspace packages). */
-  readonly dockerfile: string;
+  /**
+   * The agent's bundler (packages/agent/build/main.ts). Synth runs it once per process and builds
+   * the image from its output directory (server.mjs + Dockerfile): the image holds the bundle only.
+   */
+  readonly bundler: string;
+  /** A directory that already holds the bundle (server.mjs + Dockerfile); synth then skips bundling. */
+  readonly bundleDir?: string;
   readonly gatewayUrl: string;
   readonly sellerAddress: string;
 }
@@ -23,19 +30,39 @@ export interface AgentStackProps extends StackProps {
 /** Keys of the CDP credentials secret (JSON); the agent reads it by ARN at start-up. */
 export const CDP_SECRET_KEYS = ['CDP_API_KEY_ID', 'CDP_API_KEY_SECRET', 'CDP_WALLET_SECRET'] as const;
 
-/** What the agent image build context must leave out (dependencies are installed inside the image). */
-export const AGENT_IMAGE_EXCLUDES = [
-  '**/node_modules',
-  '.git',
-  'cdk/cdk.out',
-  '**/cdk.out',
-  '.data',
-  '**/.data',
-  'frontend/dist',
-  'test-artifacts',
-  '**/*.test.ts',
-  '**/coverage',
-];
+/** Files of the image's build context: the bundle's output directory holds exactly these. */
+export const AGENT_BUNDLE_FILES = ['Dockerfile', 'server.mjs'] as const;
+
+const bundles = new Map<string, string>();
+
+/**
+ * Runs the agent's bundler (esbuild, seconds, no Docker) into a temporary directory and returns
+ * it; once per bundler per process, so the many synths of a test run bundle once. Fails synth when
+ * the bundler reports a problem (above its size limit, a native addon inside).
+ */
+export function bundleAgentForImage(bundler: string): string {
+  const cached = bundles.get(bundler);
+  if (cached && existsSync(join(cached, 'server.mjs'))) return cached;
+  if (!existsSync(bundler)) {
+    throw new Error(
+      `Agent image: the bundler ${bundler} does not exist. Pass -c agentImageUri=<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> (see cdk/README.md).`,
+    );
+  }
+  const outdir = mkdtempSync(join(tmpdir(), 'agentic-payments-agent-bundle-'));
+  process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
+  const stdout = execFileSync(process.execPath, ['--import', 'tsx', bundler, '--outdir', outdir, '--json'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { problems?: string[] };
+  if (!Array.isArray(report.problems) || report.problems.length > 0) {
+    throw new Error(`Agent bundle unfit to ship: ${report.problems?.join('; ') ?? stdout}`);
+  }
+  bundles.set(bundler, outdir);
+  return outdir;
+}
 
 /** Cross-region inference profile ids start with a geography; the foundation model id follows. */
 function foundationModelOf(modelId: string): string {
@@ -85,7 +112,7 @@ export class AgentStack extends Stack {
     this.runtime = new agentcore.Runtime(this, 'Runtime', {
       runtimeName: `${config.stackPrefix.replace(/-/g, '_')}_agent`,
       description: 'x402 payments agent (Strands, Claude Sonnet 4.5) paying for Nova Canvas images',
-      agentRuntimeArtifact: this.artifact(config, props.dockerfile),
+      agentRuntimeArtifact: this.artifact(config, props),
       tracingEnabled: true,
       lifecycleConfiguration: {
         idleRuntimeSessionTimeout: Duration.minutes(15),
@@ -170,7 +197,7 @@ export class AgentStack extends Stack {
     this.walletBudgetTable.grant(this.runtime.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
   }
 
-  private artifact(config: AppConfig, dockerfile: string): agentcore.AgentRuntimeArtifact {
+  private artifact(config: AppConfig, props: AgentStackProps): agentcore.AgentRuntimeArtifact {
     if (config.agentImageUri) {
       // fromImageUri grants nothing: reference the repository (in the image's account and region)
       // so the role may pull from it and from nothing else.
@@ -192,18 +219,11 @@ export class AgentStack extends Stack {
       });
       return agentcore.AgentRuntimeArtifact.fromEcrRepository(repository, tag);
     }
-    if (!existsSync(dockerfile)) {
-      throw new Error(
-        `Agent image: ${dockerfile} does not exist. Build it first or pass -c agentImageUri=<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> (see cdk/README.md).`,
-      );
-    }
-    // Synth only stages the build context into cdk.out; `cdk deploy` builds and pushes the image
-    // (Docker with buildx for linux/arm64), so synth needs no Docker.
-    return agentcore.AgentRuntimeArtifact.fromAsset(REPO_ROOT, {
-      file: relative(REPO_ROOT, dockerfile),
-      platform: Platform.LINUX_ARM64,
-      exclude: AGENT_IMAGE_EXCLUDES,
-    });
+    // The image's build context is the agent bundle (server.mjs + its Dockerfile), built here with
+    // esbuild; synth only stages it into cdk.out, `cdk deploy` builds and pushes the ARM64 image
+    // (Docker with buildx), so synth needs no Docker.
+    const bundleDir = props.bundleDir ?? bundleAgentForImage(props.bundler);
+    return agentcore.AgentRuntimeArtifact.fromAsset(bundleDir, { platform: Platform.LINUX_ARM64 });
   }
 
   /** The AgentCore L2 grants what AWS requires of every runtime; name each wildcard it contains. */

@@ -70,7 +70,7 @@ export function buildAgenticPaymentsApp(options: BuildAppOptions = {}): AgenticP
   const agent = new AgentStack(app, `${prefix}-Agent`, {
     env,
     config,
-    dockerfile: entries.agentDockerfile,
+    bundler: entries.agentBundler,
     gatewayUrl: gateway.gatewayUrl,
     sellerAddress: config.sellerAddress ?? gateway.sellerAddress,
     description: 'AgentCore runtime, memory and CDP credentials secret',
@@ -85,11 +85,11 @@ export function buildAgenticPaymentsApp(options: BuildAppOptions = {}): AgenticP
   const frontend = new FrontendStack(app, `${prefix}-Frontend`, {
     env,
     config,
-    buildSpecPath: entries.amplifyBuildSpec,
+    frontendDir: entries.frontendDir,
     webSocketUrl: realtime.webSocketUrl,
     gatewayUrl: gateway.gatewayUrl,
     agentRuntimeArn: agent.runtime.agentRuntimeArn,
-    description: 'Amplify hosting for the chat page and the URLs it needs',
+    description: 'Chat page on S3 + CloudFront (built and deployed by cdk deploy) and the URLs it needs',
   });
 
   Tags.of(app).add('project', 'agentic-payments');

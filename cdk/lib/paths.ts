@@ -13,8 +13,8 @@ export const ENTRIES = {
   connect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/connect.ts'),
   disconnect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/disconnect.ts'),
   default: resolve(REPO_ROOT, 'packages/realtime/src/handlers/default.ts'),
-  agentDockerfile: resolve(REPO_ROOT, 'packages/agent/Dockerfile'),
-  amplifyBuildSpec: resolve(REPO_ROOT, 'frontend/amplify.yml'),
+  agentBundler: resolve(REPO_ROOT, 'packages/agent/build/main.ts'),
+  frontendDir: resolve(REPO_ROOT, 'frontend'),
 } as const;
 
 export type Entries = { -readonly [K in keyof typeof ENTRIES]: string };

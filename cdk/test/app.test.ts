@@ -2,12 +2,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CDP_SECRET_KEYS } from '../lib/agent-stack.ts';
+import { AGENT_BUNDLE_FILES, CDP_SECRET_KEYS } from '../lib/agent-stack.ts';
 import { REPO_ROOT } from '../lib/paths.ts';
 import {
   type CfnTemplate,
-  existsSync,
   iamStatements,
+  type Json,
   lambdaAssetDir,
   loadBundle,
   parseWithPackageConfig,
@@ -92,6 +92,32 @@ const AWS_REQUIRED_WILDCARDS: { name: string; actions: string[]; resource: RegEx
     resource: /^<ImagesBucket[0-9A-F]{8}\.Arn>\/sessions\/\*$/,
   },
   {
+    name: 'BucketDeployment (chat page): reads the staged page, an object of the CDK bootstrap asset bucket named by its hash',
+    actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
+    resource: /^arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-\$\{AWS::AccountId\}-us-east-1\/\*$/,
+  },
+  {
+    name: 'BucketDeployment (chat page): replaces every object of the chat site bucket',
+    actions: [
+      's3:GetObject*',
+      's3:GetBucket*',
+      's3:List*',
+      's3:DeleteObject*',
+      's3:PutObject',
+      's3:PutObjectLegalHold',
+      's3:PutObjectRetention',
+      's3:PutObjectTagging',
+      's3:PutObjectVersionTagging',
+      's3:Abort*',
+    ],
+    resource: /^<ChatSite[0-9A-F]{8}\.Arn>\/\*$/,
+  },
+  {
+    name: 'BucketDeployment (chat page): CloudFront invalidations, granted on * by aws-cdk-lib',
+    actions: ['cloudfront:GetInvalidation', 'cloudfront:CreateInvalidation'],
+    resource: /^\*$/,
+  },
+  {
     name: 'S3 objects under images/ of the gateway images bucket',
     actions: ['s3:PutObject', 's3:GetObject'],
     resource: /^<ImagesBucket[0-9A-F]{8}\.Arn>\/images\/\*$/,
@@ -174,6 +200,20 @@ describe('cdk synth (offline, no Docker, no credentials)', () => {
         'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:/aws/bedrock-agentcore/runtimes/*:log-stream:*]',
         'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:*]',
         'Agent RuntimeExecutionRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock-agentcore:us-east-1:<AWS::AccountId>:workload-identity-directory/default/workload-identity/*]',
+        'Frontend ChatLogs AwsSolutions-S1',
+        'Frontend ChatLogsPolicy AwsSolutions-S1',
+        'Frontend ChatDistribution AwsSolutions-CFR1',
+        'Frontend ChatDistribution AwsSolutions-CFR2',
+        'Frontend ChatDistribution AwsSolutions-CFR4',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Action::s3:GetObject*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Action::s3:GetBucket*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Action::s3:List*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-us-east-1/*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Resource::<ChatSite.Arn>/*]',
+        'Frontend ChatDeploymentRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
+        'Frontend CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C512MiB AwsSolutions-L1',
         'PaymentsGateway ImagesAccessLogs AwsSolutions-S1',
         'PaymentsGateway ImagesAccessLogsPolicy AwsSolutions-S1',
         'PaymentsGateway GatewayRoleDefaultPolicy AwsSolutions-IAM5[Resource::*]',
@@ -452,21 +492,23 @@ describe('agent stack', () => {
     ]);
   });
 
-  it('stages the agent image build context (Dockerfile, no node_modules) for an ARM64 build at deploy time', () => {
+  it('builds the agent image from the agent bundle alone (server.mjs + Dockerfile, ARM64) at deploy time', () => {
     const assets = readJson<{
       dockerImages: Record<string, { source: { directory: string; dockerFile?: string; platform?: string } }>;
     }>(join(synth.outdir, `${STACKS.agent}.assets.json`));
     const images = Object.values(assets.dockerImages);
     expect(images).toHaveLength(1);
     const source = images[0]?.source;
-    expect(source?.dockerFile).toBe('packages/agent/Dockerfile');
+    expect(source?.dockerFile ?? 'Dockerfile').toBe('Dockerfile');
     expect(source?.platform).toBe('linux/arm64');
     const context = join(synth.outdir, source?.directory ?? 'missing');
-    expect(existsSync(join(context, 'packages/agent/Dockerfile'))).toBe(true);
-    expect(existsSync(join(context, 'pnpm-lock.yaml'))).toBe(true);
-    expect(existsSync(join(context, 'node_modules'))).toBe(false);
-    expect(existsSync(join(context, 'packages/agent/node_modules'))).toBe(false);
-    expect(existsSync(join(context, 'cdk/cdk.out'))).toBe(false);
+    expect(readdirSync(context).sort()).toStrictEqual([...AGENT_BUNDLE_FILES].sort());
+    expect(readFileSync(join(context, 'Dockerfile'), 'utf8')).toBe(
+      readFileSync(join(REPO_ROOT, 'packages/agent/Dockerfile'), 'utf8'),
+    );
+    const bundleBytes = statSync(join(context, 'server.mjs')).size;
+    expect(bundleBytes).toBeGreaterThan(1_000_000);
+    expect(bundleBytes).toBeLessThanOrEqual(20_000_000);
   });
 });
 
@@ -629,36 +671,118 @@ function grantsOf(role: RegExp): Record<string, string[]> {
 }
 
 describe('frontend stack', () => {
-  it('hosts the chat on Amplify with frontend/amplify.yml and the WebSocket URL, and outputs what the page needs', () => {
+  it('serves the chat from a private bucket through CloudFront (origin access control, HTTPS, SPA fallback, logs)', () => {
     const t = template('frontend');
-    t.hasResourceProperties('AWS::Amplify::App', {
-      Platform: 'WEB',
-      BuildSpec: readFileSync(join(REPO_ROOT, 'frontend/amplify.yml'), 'utf8'),
-      EnvironmentVariables: Match.arrayWith([
-        { Name: 'VITE_WS_URL', Value: Match.anyValue() },
-        { Name: 'AMPLIFY_MONOREPO_APP_ROOT', Value: 'frontend' },
-      ]),
+    t.resourceCountIs('AWS::Amplify::App', 0);
+    t.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    t.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+        CustomErrorResponses: [
+          { ErrorCode: 403, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 0 },
+          { ErrorCode: 404, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 0 },
+        ],
+        Logging: Match.objectLike({ Prefix: 'cloudfront/' }),
+        Origins: [Match.objectLike({ OriginAccessControlId: Match.anyValue() })],
+      }),
     });
-    const [, app] = resourcesOfType(templates[STACKS.frontend] as CfnTemplate, 'AWS::Amplify::App')[0] ?? [];
-    const wsUrl = app.Properties.EnvironmentVariables.find((v: { Name: string }) => v.Name === 'VITE_WS_URL');
-    expect(render(wsUrl.Value)).toMatch(
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'site/' }),
+    });
+  });
+
+  it('deploys the built page and a config.json holding the deploy-time WebSocket URL, then invalidates', () => {
+    const [, deployment] =
+      resourcesOfType(templates[STACKS.frontend] as CfnTemplate, 'Custom::CDKBucketDeployment')[0] ?? [];
+    expect(deployment.Properties.DistributionPaths).toStrictEqual(['/*']);
+    expect(deployment.Properties.Prune).toBe(true);
+    const keys: Json[] = deployment.Properties.SourceObjectKeys;
+    expect(keys).toHaveLength(2);
+    // Each source is a zip asset staged in the cloud assembly as asset.<hash>/.
+    const staged = (key: string) => join(synth.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    // The page: Vite's build of frontend/ (index.html and its hashed assets), built at synth.
+    const page = staged(String(keys[0]));
+    expect(readdirSync(page)).toContain('index.html');
+    expect(readdirSync(page)).not.toContain('config.json');
+    expect(readFileSync(join(page, 'index.html'), 'utf8')).toMatch(
+      /<script type="module"[^>]+src="\/assets\/[^"]+\.js"/,
+    );
+    // config.json: its values are markers replaced by the deployment with the stack's outputs.
+    const configDir = staged(String(keys[1]));
+    const config = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8'));
+    const markers: Record<string, Json> = deployment.Properties.SourceMarkers[1];
+    const resolved = String(config.wsUrl).replace(/<<marker:0xbaba:\d+>>/g, (m) => render(markers[m]));
+    expect(resolved).toMatch(
       /^wss:\/\/<Import:AgenticPayments-Realtime:ExportsOutputRefApi[0-9A-F]{16}>\.execute-api\.us-east-1\.<AWS::URLSuffix>\/prod$/,
     );
-    t.hasResourceProperties('AWS::Amplify::Branch', {
-      BranchName: 'main',
-      Stage: 'PRODUCTION',
-      EnableAutoBuild: false,
+    expect(config.explorerUrl).toBe('https://sepolia.basescan.org');
+    expect(deployment.Properties.SourceMarkers[0]).toStrictEqual({});
+  });
+
+  it('gives the deployment a role of its own with inline grants and its own log group', () => {
+    const t = template('frontend');
+    const roles = resourcesOfType(templates[STACKS.frontend] as CfnTemplate, 'AWS::IAM::Role');
+    expect(roles.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toStrictEqual(['ChatDeploymentRole']);
+    expect(roles[0]?.[1].Properties.ManagedPolicyArns).toBeUndefined();
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^ChatDeploymentLogs') } },
     });
-    expect(Object.keys(templates[STACKS.frontend]?.Outputs ?? {}).sort()).toStrictEqual(
-      ['AgentRuntimeArn', 'AmplifyAppId', 'ChatUrl', 'GatewayUrl', 'WebSocketUrl'].sort(),
+  });
+
+  it('outputs the chat URL (CloudFront) and what the page and operators need', () => {
+    const outputs = templates[STACKS.frontend]?.Outputs ?? {};
+    expect(Object.keys(outputs).sort()).toStrictEqual(
+      [
+        'AgentRuntimeArn',
+        'ChatBucketName',
+        'ChatDistributionId',
+        'ChatUrl',
+        'GatewayUrl',
+        'WebSocketUrl',
+      ].sort(),
     );
+    expect(render(outputs.ChatUrl.Value)).toMatch(/^https:\/\/<ChatDistribution[0-9A-F]{8}\.DomainName>$/);
+  });
+
+  it("pins a Node version in frontend/amplify.yml that Vite's engines accept (Git-connected Amplify builds)", () => {
+    const buildSpec = readFileSync(join(REPO_ROOT, 'frontend/amplify.yml'), 'utf8');
+    const major = Number(/nvm install (\d+)\b/.exec(buildSpec)?.[1]);
+    expect(buildSpec).toContain(`nvm use ${major}`);
+    const vite = readJson<{ engines: { node: string } }>(
+      join(REPO_ROOT, 'frontend/node_modules/vite/package.json'),
+    );
+    // `nvm install <major>` installs that major's newest release; Vite accepts it when its range
+    // has an open-ended branch at or below that major (e.g. ">=22.12.0").
+    const openMajors = [...vite.engines.node.matchAll(/>=\s*(\d+)/g)].map((m) => Number(m[1]));
+    expect(openMajors.some((min) => min <= major)).toBe(true);
   });
 });
 
 describe('IAM across all stacks', () => {
-  it('has no wildcard action anywhere', () => {
+  it('has no wildcard action anywhere but in the grants aws-cdk-lib gives BucketDeployment (chat page upload)', () => {
     const wildcardActions = iamStatements(templates).filter((s) => s.actions.some((a) => a.includes('*')));
-    expect(wildcardActions.map((s) => `${s.stack}/${s.logicalId}: ${s.actions}`)).toStrictEqual([]);
+    expect(
+      wildcardActions
+        .filter((s) => !(s.stack === STACKS.frontend && /^ChatDeploymentRoleDefaultPolicy/.test(s.logicalId)))
+        .map((s) => `${s.stack}/${s.logicalId}: ${s.actions}`),
+    ).toStrictEqual([]);
+    expect(wildcardActions.flatMap((s) => s.actions.filter((a) => a.includes('*'))).sort()).toStrictEqual([
+      's3:Abort*',
+      's3:DeleteObject*',
+      's3:GetBucket*',
+      's3:GetBucket*',
+      's3:GetObject*',
+      's3:GetObject*',
+      's3:List*',
+      's3:List*',
+    ]);
   });
 
   it('has Allow statements only, on Action and Resource (no NotAction / NotResource)', () => {
@@ -728,7 +852,10 @@ describe('secrets', () => {
 describe('Lambda bundles', () => {
   const lambdas = () =>
     Object.entries(templates).flatMap(([stack, t]) =>
-      resourcesOfType(t, 'AWS::Lambda::Function').map(([id, resource]) => ({ stack, id, resource })),
+      resourcesOfType(t, 'AWS::Lambda::Function')
+        // Ours; BucketDeployment's own (Python) handler is aws-cdk-lib's.
+        .filter(([, resource]) => String(resource.Properties.Runtime).startsWith('nodejs'))
+        .map(([id, resource]) => ({ stack, id, resource })),
     );
 
   it('bundles all five Lambdas into ESM index.mjs files with source maps', () => {
