@@ -10,7 +10,7 @@ function synthAgentStack(): { template: Template; stack: AgentStack } {
   const app = new App();
   const stack = new AgentStack(app, 'Agent', {
     config: parseAppConfig({ agentImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest' }),
-    dockerfile: '',
+    bundler: '',
     gatewayUrl: 'https://abc123defg.execute-api.us-east-1.amazonaws.com',
     sellerAddress: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
     env: { region: 'us-east-1' },
