@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as agentcore from 'aws-cdk-lib/aws-bedrockagentcore';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -64,9 +64,33 @@ export function bundleAgentForImage(bundler: string): string {
   return outdir;
 }
 
-/** Cross-region inference profile ids start with a geography; the foundation model id follows. */
-function foundationModelOf(modelId: string): string {
-  return modelId.replace(/^(us|eu|apac|us-gov|global)\./, '');
+/**
+ * Geography prefixes of Bedrock's cross-Region (system-defined) inference profiles and the source
+ * Regions they can be called from (the profile exists only in its geography's Regions; `global`
+ * everywhere). https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html
+ */
+const PROFILE_GEOGRAPHIES: Record<string, RegExp> = {
+  us: /^us-(?!gov-)/,
+  'us-gov': /^us-gov-/,
+  eu: /^eu-/,
+  apac: /^ap-/,
+  jp: /^ap-northeast-/,
+  au: /^ap-southeast-(2|4)$/,
+  global: /./,
+};
+
+/**
+ * Splits a Bedrock model id into its inference-profile geography and foundation model id
+ * (`us.anthropic.claude-sonnet-4-5-20250929-v1:0` → `us`, `anthropic.claude-sonnet-4-5-20250929-v1:0`);
+ * a plain foundation model id (on-demand in one Region) has no geography.
+ */
+export function parseModelId(modelId: string): { geography?: string; foundationModelId: string } {
+  const match = /^([a-z-]+)\.(.+)$/.exec(modelId);
+  const geography = match?.[1];
+  if (geography === undefined || !(geography in PROFILE_GEOGRAPHIES) || match?.[2] === undefined) {
+    return { foundationModelId: modelId };
+  }
+  return { geography, foundationModelId: match[2] };
 }
 
 /**
@@ -138,31 +162,18 @@ export class AgentStack extends Stack {
     });
     this.grantWalletBudget();
 
-    const profileArn = `arn:${this.partition}:bedrock:${this.region}:${this.account}:inference-profile/${config.agentModelId}`;
-    const routedModelArns = config.agentModelRegions.map(
-      (region) =>
-        `arn:${this.partition}:bedrock:${region}::foundation-model/${foundationModelOf(config.agentModelId)}`,
-    );
-    const invokeActions = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
+    this.grantModelInvocation(config.agentModelId);
+    // What packages/agent's AgentCore session memory and wallet call (cdk/test/iam-contract.test.ts):
+    // append and list events; read the CDP secret's value. grantRead/grantWrite would add six
+    // memory actions and DescribeSecret that nothing calls.
+    this.memory.grant(this.runtime.role, 'bedrock-agentcore:CreateEvent', 'bedrock-agentcore:ListEvents');
     this.runtime.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'InvokeClaudeProfile',
-        actions: invokeActions,
-        resources: [profileArn],
+        sid: 'ReadCdpCredentials',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.cdpSecret.secretArn],
       }),
     );
-    // The profile forwards to the foundation model in one of its regions; allow only via this profile.
-    this.runtime.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeClaudeThroughProfile',
-        actions: invokeActions,
-        resources: routedModelArns,
-        conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
-      }),
-    );
-    this.memory.grantRead(this.runtime.role);
-    this.memory.grantWrite(this.runtime.role);
-    this.cdpSecret.grantRead(this.runtime.role);
 
     this.acknowledgeRuntimeWildcards();
 
@@ -195,6 +206,60 @@ export class AgentStack extends Stack {
   /** Exactly the operations the adapter sends (`WALLET_BUDGET_TABLE_ACTIONS`): a consistent read and a conditional put. */
   private grantWalletBudget(): void {
     this.walletBudgetTable.grant(this.runtime.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
+  }
+
+  /**
+   * Claude through a cross-Region inference profile needs bedrock:InvokeModel* on the profile (in
+   * this Region) and on the foundation model in every destination Region the profile routes to,
+   * which AWS defines per profile and extends over time ("Geographic cross-Region inference", Bedrock
+   * user guide). So the foundation model is allowed in any Region, but only when the request comes
+   * through this profile (`bedrock:InferenceProfileArn`): the profile's own Regions, whatever they are.
+   * A plain foundation model id is allowed in this Region only.
+   */
+  private grantModelInvocation(modelId: string): void {
+    const invokeActions = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
+    const { geography, foundationModelId } = parseModelId(modelId);
+    if (geography === undefined) {
+      this.runtime.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'InvokeClaudeModel',
+          actions: invokeActions,
+          resources: [`arn:${this.partition}:bedrock:${this.region}::foundation-model/${foundationModelId}`],
+        }),
+      );
+      return;
+    }
+    const sourceRegions = PROFILE_GEOGRAPHIES[geography];
+    if (!Token.isUnresolved(this.region) && sourceRegions && !sourceRegions.test(this.region)) {
+      throw new Error(
+        `agentModelId ${modelId} is a ${geography} inference profile, which cannot be called from ${this.region}; use the profile of this Region's geography (or global.)`,
+      );
+    }
+    const profileArn = `arn:${this.partition}:bedrock:${this.region}:${this.account}:inference-profile/${modelId}`;
+    this.runtime.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeClaudeProfile',
+        actions: invokeActions,
+        resources: [profileArn],
+      }),
+    );
+    const routedModels = `arn:${this.partition}:bedrock:*::foundation-model/${foundationModelId}`;
+    this.runtime.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeClaudeThroughProfile',
+        actions: invokeActions,
+        resources: [routedModels],
+        conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+      }),
+    );
+    const policy = this.runtime.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/${foundationModelId}]`,
+        reason:
+          'The inference profile routes to this one model in Regions AWS defines per profile; the statement holds only for requests through this profile (bedrock:InferenceProfileArn condition).',
+      });
+    }
   }
 
   private artifact(config: AppConfig, props: AgentStackProps): agentcore.AgentRuntimeArtifact {

@@ -48,12 +48,11 @@ export const AppConfigSchema = z
       .string()
       .regex(/^\/[A-Za-z0-9_.\-/]+$/)
       .default('/agentic-payments/seller-address'),
-    /** Claude Sonnet 4.5 through the US cross-region inference profile, as in the seed. */
+    /**
+     * Claude Sonnet 4.5 through the US cross-region inference profile, as in the seed. The agent role
+     * may invoke it through this profile in whichever Regions the profile routes to (agent-stack.ts).
+     */
     agentModelId: z.string().min(1).default('us.anthropic.claude-sonnet-4-5-20250929-v1:0'),
-    /** Regions the inference profile routes to; the execution role may invoke the model there only. */
-    agentModelRegions: z
-      .union([z.array(z.string()), z.string().transform((s) => s.split(','))])
-      .default(['us-east-1', 'us-east-2', 'us-west-2']),
     /**
      * A prebuilt ARM64 agent image in ECR (the CodeBuild path), `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`.
      * Without it, packages/agent/Dockerfile is a Docker image asset built by `cdk deploy`.

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { apiAccessLog } from './api-access-log.ts';
@@ -51,7 +52,14 @@ export class FacilitatorStack extends Stack {
         FACILITATOR_RECEIPT_TIMEOUT_MS: '20000',
       },
     });
-    this.settlerKey.grantRead(facilitator.role);
+    // The secret loader reads the value, nothing else (grantRead would add DescribeSecret).
+    facilitator.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSettlerKey',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.settlerKey.secretArn],
+      }),
+    );
 
     const accessLog = apiAccessLog(this, 'ApiAccessLogs', 'http', config.logRetentionDays);
     const api = new apigwv2.HttpApi(this, 'Api', {

@@ -105,12 +105,15 @@ export class PaymentsGatewayStack extends Stack {
       },
     });
 
+    // What packages/gateway's DynamoDB payment store sends (cdk/test/iam-contract.test.ts records it):
+    // conditional single-item calls, and BatchWriteItem for saveSettled's two settled records.
     this.paymentTable.grant(
       this.gateway.role,
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
     );
     this.gateway.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -127,7 +130,26 @@ export class PaymentsGatewayStack extends Stack {
         resources: [this.images.bucket.arnForObjects(`${GATEWAY_IMAGES_PREFIX}*`)],
       }),
     );
-    this.cdpSecret?.grantRead(this.gateway.role);
+    // A GET of a missing image must answer 404 NoSuchKey (the takeover path relies on it); S3 answers
+    // 403 AccessDenied instead unless the caller may list the bucket (GetObject API reference).
+    // No s3:prefix condition: that check is made without a prefix. The bucket holds only images/.
+    this.gateway.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'GatewayImagesMissingIs404',
+        actions: ['s3:ListBucket'],
+        resources: [this.images.bucket.bucketArn],
+      }),
+    );
+    // The CDP shim reads the secret's value, nothing else (grantRead would add DescribeSecret).
+    if (this.cdpSecret) {
+      this.gateway.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadCdpFacilitatorKey',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [this.cdpSecret.secretArn],
+        }),
+      );
+    }
     const policy = this.gateway.role.node.tryFindChild('DefaultPolicy');
     if (policy) {
       const bucket = this.images.bucket.node.defaultChild as s3.CfnBucket;

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { AgentStack } from '../lib/agent-stack.ts';
 import { GATEWAY_CDP_SHIM_ENTRY } from '../lib/app.ts';
 import { parseAppConfig } from '../lib/config.ts';
 import { CDK_DIR } from '../lib/paths.ts';
@@ -35,7 +36,6 @@ describe('parseAppConfig', () => {
       ownFacilitator: false,
       sellerAddressParameter: '/agentic-payments/seller-address',
       agentModelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
-      agentModelRegions: ['us-east-1', 'us-east-2', 'us-west-2'],
       consentMode: 'auto',
       maxPaymentUsdc: '0.10',
       sessionBudgetUsdc: '1.00',
@@ -47,19 +47,17 @@ describe('parseAppConfig', () => {
     });
   });
 
-  it('accepts -c strings for flags, numbers and lists', () => {
+  it('accepts -c strings for flags and numbers', () => {
     const config = parseAppConfig({
       ownFacilitator: 'true',
       apiGatewayAccountRole: 'false',
       imageExpiryDays: '3',
-      agentModelRegions: 'eu-central-1,eu-west-1',
     });
-    expect([
-      config.ownFacilitator,
-      config.apiGatewayAccountRole,
-      config.imageExpiryDays,
-      config.agentModelRegions,
-    ]).toStrictEqual([true, false, 3, ['eu-central-1', 'eu-west-1']]);
+    expect([config.ownFacilitator, config.apiGatewayAccountRole, config.imageExpiryDays]).toStrictEqual([
+      true,
+      false,
+      3,
+    ]);
   });
 
   it('names every wrong key in one error', () => {
@@ -259,5 +257,59 @@ describe('PaymentsGatewayStack with facilitatorKind cdp', () => {
       error: 'CDP_SECRET_ARN is not set: cannot load CDP_API_KEY_ID, CDP_API_KEY_SECRET',
     });
     expect(stack.cdpSecret).toBeDefined();
+  });
+});
+
+describe('AgentStack model policy follows agentModelId', () => {
+  const agentStack = (context: Record<string, unknown>, region = 'us-east-1') => {
+    const app = new App();
+    const stack = new AgentStack(app, 'Agent', {
+      env: { region },
+      config: parseAppConfig({ agentImageUri: IMAGE_URI, ...context }),
+      dockerfile: join(CDK_DIR, 'no-such-Dockerfile'),
+      gatewayUrl: 'https://example.com',
+      sellerAddress: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+    });
+    const cfn = Template.fromStack(stack).toJSON() as CfnTemplate;
+    return iamStatements({ Agent: cfn })
+      .filter((s) => s.actions.some((a) => a.startsWith('bedrock:')))
+      .map((s) => ({ sid: s.sid, resources: s.resources, condition: s.condition }));
+  };
+
+  it('allows an EU profile in any Region it routes to, only through that profile', () => {
+    const model = 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const profile = `arn:<AWS::Partition>:bedrock:eu-west-1:<AWS::AccountId>:inference-profile/${model}`;
+    const statements = agentStack({ agentModelId: model }, 'eu-west-1');
+    expect(statements.map(({ sid, resources }) => ({ sid, resources }))).toStrictEqual([
+      { sid: 'InvokeClaudeProfile', resources: [profile] },
+      {
+        sid: 'InvokeClaudeThroughProfile',
+        resources: [
+          'arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+        ],
+      },
+    ]);
+    const condition = statements[1]?.condition as { StringEquals: Record<string, unknown> };
+    expect(render(condition.StringEquals['bedrock:InferenceProfileArn'])).toBe(profile);
+  });
+
+  it('allows a plain foundation model id in the stack Region only, with no profile', () => {
+    expect(agentStack({ agentModelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0' })).toStrictEqual([
+      {
+        sid: 'InvokeClaudeModel',
+        resources: [
+          'arn:<AWS::Partition>:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+        ],
+        condition: undefined,
+      },
+    ]);
+  });
+
+  it('refuses a profile of another geography than the stack Region', () => {
+    expect(() =>
+      agentStack({ agentModelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }, 'eu-central-1'),
+    ).toThrow(
+      'agentModelId us.anthropic.claude-sonnet-4-5-20250929-v1:0 is a us inference profile, which cannot be called from eu-central-1',
+    );
   });
 });
