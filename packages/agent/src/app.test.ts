@@ -112,6 +112,7 @@ describe('createApp', () => {
         'message',
         'model',
         'payments',
+        'session',
         'session_id',
         'timestamp',
         'wallet',
@@ -123,6 +124,7 @@ describe('createApp', () => {
       expect(output.wallet).toStrictEqual({
         address: testWallet.address,
         network: 'base-sepolia',
+        network_name: 'Local devnet — Base Sepolia stand-in (chain 84532)',
         chain_id: 84532,
         eth: '1.000000',
         usdc: '1',
