@@ -175,10 +175,11 @@ function Chat({ config }: { config: RuntimeConfig }) {
             className="secondary panel-toggle"
             aria-expanded={panelOpen}
             aria-controls="side-panel"
+            title="Wallet and session spend"
             onClick={() => setPanelOpen((open) => !open)}
             data-testid="panel-toggle"
           >
-            {panelOpen ? 'Chat' : 'Wallet'}
+            {panelOpen ? 'Back to chat' : spend ? `${spend.spent} / ${spend.budget} USDC` : 'Wallet'}
           </button>
           <button type="button" className="secondary" onClick={startNewSession} data-testid="new-session">
             New Session

@@ -77,15 +77,19 @@ describe('AgentOutput', () => {
 });
 
 describe('textWithoutReceiptUrls', () => {
-  it('drops the explorer link of a shown receipt, and the line it leaves empty', () => {
+  it('drops the lines that only carried a shown receipt hash or explorer link', () => {
     const text = ['Paid.', `- Transaction: ${TX}`, `  ${URL}`, 'Enjoy.'].join('\n');
-    expect(textWithoutReceiptUrls(text, [receipt])).toBe(
-      ['Paid.', `- Transaction: ${TX}`, 'Enjoy.'].join('\n'),
-    );
-    expect(textWithoutReceiptUrls(`See (${URL})`, [receipt])).toBe('See');
+    expect(textWithoutReceiptUrls(text, [receipt])).toBe(['Paid.', 'Enjoy.'].join('\n'));
+    expect(textWithoutReceiptUrls(`See it (${URL})`, [receipt])).toBe('');
   });
 
-  it('keeps other links and text when no receipt is shown', () => {
+  it('keeps sentences, with the hash shortened and the link gone', () => {
+    expect(textWithoutReceiptUrls(`Settled in ${TX} on the devnet, see ${URL}.`, [receipt])).toBe(
+      'Settled in 0xabababab…abababab on the devnet, see .',
+    );
+  });
+
+  it('keeps other links and text, and everything when no receipt is shown', () => {
     const text = `See https://example.com and ${URL}`;
     expect(textWithoutReceiptUrls(text, [])).toBe(text);
     expect(textWithoutReceiptUrls(text, [receipt])).toBe('See https://example.com and');

@@ -99,26 +99,37 @@ export function agentReplyText(output: Pick<AgentOutput, 'message'>): string {
 }
 
 /**
- * The reply's text without the explorer links of receipts shown beside it (the chat's receipt chip
- * and the demo's receipt lines link there already); lines left empty by that are dropped.
+ * The reply's text without what the receipts shown beside it already say (the chat's receipt chip
+ * and the demo's receipt lines link to the explorer): a receipt's explorer URL is removed, and so is
+ * a line that only labelled its URL or transaction hash; a hash left inside a sentence is shortened.
  *
  * @example
- * textWithoutReceiptUrls('Paid.\n  https://x/tx/0xab…', [{ explorer_url: 'https://x/tx/0xab…' }]); // 'Paid.'
+ * textWithoutReceiptUrls('Paid.\n- Transaction: 0xab…\n  https://x/tx/0xab…', [receipt]); // 'Paid.'
  */
 export function textWithoutReceiptUrls(
   text: string,
-  receipts: readonly Pick<AgentPaymentReceipt, 'explorer_url'>[],
+  receipts: readonly Pick<AgentPaymentReceipt, 'explorer_url' | 'transaction_hash'>[],
 ): string {
-  const urls = receipts.map((r) => r.explorer_url).filter((u): u is string => !!u);
-  if (urls.length === 0) return text;
+  if (receipts.length === 0) return text;
+  // Longest first: a URL contains its hash.
+  const needles = receipts
+    .flatMap((r) => [r.explorer_url, r.transaction_hash])
+    .filter((n): n is string => !!n)
+    .sort((a, b) => b.length - a.length);
   return text
     .split('\n')
     .flatMap((line) => {
       let out = line;
-      for (const url of urls) out = out.split(url).join('');
+      for (const needle of needles) {
+        const short = TX_HASH.test(needle) ? `${needle.slice(0, 10)}…${needle.slice(-8)}` : '';
+        out = out.split(needle).join(short);
+      }
       if (out === line) return [line];
-      const rest = out.replace(/[\s:()-]+$/, '').trimEnd();
-      return rest.trim() === '' ? [] : [rest];
+      let bare = line;
+      for (const needle of needles) bare = bare.split(needle).join('');
+      // Nothing but a label ("- Transaction:", "  ", "(explorer)") was around the URL or hash.
+      if (/^[\s\p{P}]*[\p{L} ]{0,24}[\s\p{P}]*$/u.test(bare)) return [];
+      return [out.trimEnd()];
     })
     .join('\n');
 }
