@@ -153,7 +153,10 @@ describe('the chat page (fake agent)', () => {
       expect(conversation?.width).toBe(390);
       expect(await page.getByTestId('side-panel').isVisible()).toBe(false);
       // Nothing sticks out sideways (no horizontal scrolling on a phone).
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBe(390);
+      const scrollWidth = () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+          .documentElement.scrollWidth;
+      expect(await page.evaluate(scrollWidth)).toBe(390);
 
       await page.getByTestId('panel-toggle').click();
       expect(await page.getByTestId('side-panel').isVisible()).toBe(true);
