@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// The AWS SDK's Node-version maintenance notice would print once per test worker; this is its
+// documented switch (@aws-sdk/core emitWarningIfUnsupportedVersion). Workers inherit this env.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // One run covers every workspace project; each project may add its own globalSetup (the devnet).
 export default defineConfig({
   test: {

@@ -9,6 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `npm start` reports "ready in" from here, not from when the stack's own process began.
+process.env.AGENTIC_PAYMENTS_STARTED_AT_MS = String(Date.now());
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PNPM_VERSION = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split(
   '@',
@@ -93,7 +96,22 @@ function run(pnpm, args) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+/**
+ * Quiet, plain logs: the documented switches, set for everything this command runs.
+ * - The AWS SDK (v3, @aws-sdk/core) prints a Node-version maintenance notice once per process
+ *   (every test worker) unless AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true; the lockfile
+ *   pins today's SDK, so the notice says nothing about this install.
+ * - Under CI, colour codes only garble the log: vitest turns colours ON when `CI` is set, and
+ *   NO_COLOR (https://no-color.org, honoured by vitest, biome and Node) turns them off again.
+ */
+function quietLogs(env) {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  if (ci && env.FORCE_COLOR === undefined) env.NO_COLOR ??= '1';
+}
+
 checkNode();
+quietLogs(process.env);
 const pnpm = ensurePnpm();
 ensureDependencies(pnpm);
 switch (command) {

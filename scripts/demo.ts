@@ -1,9 +1,11 @@
 /**
  * `npm run demo`: plays the seed's example conversation against the running stack (`npm start`)
- * over the WebSocket API, like the chat page does, and prints each turn, the transaction hash and
- * the explorer link. Exits non-zero when a turn fails or the image is not paid for.
+ * over the WebSocket API, like the chat page does, and prints each turn with one receipt line per
+ * payment (amount, network, explorer link) and the session's spend. Exits non-zero when a turn
+ * fails or the image is not paid for.
  */
 import { randomUUID } from 'node:crypto';
+import { textWithoutReceiptUrls } from '@agentic-payments/x402';
 import { ChatClient, DEMO_CONVERSATION, replyText } from './lib/chat-client.ts';
 import { loadStartConfig } from './lib/config.ts';
 import { REPO_ROOT } from './lib/frontend.ts';
@@ -21,18 +23,22 @@ async function main(): Promise<void> {
   say(`demo: session ${sessionId} over ${info.websocketUrl}`);
   const client = await ChatClient.connect(info.websocketUrl);
   let paid = 0;
+  let spend: { spent: string; budget: string } | undefined;
   try {
     for (const prompt of DEMO_CONVERSATION) {
       say();
       say(`User: ${prompt}`);
       const output = await client.ask(sessionId, prompt);
-      say(`Agent: ${replyText(output).replaceAll('\n', '\n       ')}`);
-      for (const payment of output.payments ?? []) {
+      const payments = output.payments ?? [];
+      // The receipt lines below carry the link; the reply's text does not repeat it.
+      const text = textWithoutReceiptUrls(replyText(output), payments);
+      say(`Agent: ${text.replaceAll('\n', '\n       ')}`);
+      for (const payment of payments) {
         paid += 1;
-        say(`  payment: ${payment.amount} USDC on ${payment.network}`);
-        say(`  transaction: ${payment.transaction_hash}`);
-        if (payment.explorer_url) say(`  explorer: ${payment.explorer_url}`);
+        say(`  receipt: paid ${payment.amount} USDC on ${payment.network_name ?? payment.network}`);
+        say(`           ${payment.explorer_url ?? payment.transaction_hash}`);
       }
+      if (output.session) spend = output.session;
       for (const [id, url] of Object.entries(output.images ?? {})) {
         say(`  image ${id}: ${url.startsWith('data:') ? `${url.slice(0, 40)}...` : url}`);
       }
@@ -42,7 +48,9 @@ async function main(): Promise<void> {
   }
   say();
   if (paid === 0) throw new Error('the conversation finished without a settled payment');
-  say(`demo complete: ${paid} payment(s) settled.`);
+  say(
+    `demo complete: ${paid} payment(s) settled${spend ? `; the session spent ${spend.spent} of its ${spend.budget} USDC budget` : ''}.`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -4,13 +4,15 @@
  * A second start reuses DATA_DIR, so balances, sessions, payment records and images survive.
  */
 import { performance } from 'node:perf_hooks';
+import { commandStartMs, readyBanner } from './lib/banner.ts';
 import { ConfigError, loadStartConfig } from './lib/config.ts';
 import { REPO_ROOT } from './lib/frontend.ts';
 import { balancesOf, describe, StackError, startStack } from './lib/stack.ts';
 
 // The AWS SDK warns that releases after January 2027 need Node 22; the lockfile pins today's.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const t0 = performance.now();
+// "ready in" counts from the command's start: bootstrap.mjs passes its start time, else this process's.
+const startedAtMs = commandStartMs(process.env, performance.timeOrigin, Date.now());
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
@@ -35,34 +37,7 @@ async function main(): Promise<void> {
     balancesOf(info, info.agentAddress),
     balancesOf(info, info.sellerAddress),
   ]);
-  const devnetOnly = info.network === 'devnet' ? ' (devnet-only test key)' : '';
-  say();
-  say(`ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  say();
-  say(`  chat page          ${info.chatUrl}`);
-  say(`  WebSocket API      ${info.websocketUrl}`);
-  say(`  agent              ${info.agentUrl}/invocations   (${info.agentUrl}/ping)`);
-  say(`  gateway (seller)   ${info.gatewayUrl}/generate_image`);
-  say(`  facilitator        ${info.facilitatorUrl}/supported`);
-  say(
-    `  chain RPC          ${info.rpcUrl}   (${info.network === 'devnet' ? 'local devnet, chain id 84532' : info.network})`,
-  );
-  say(`  explorer           ${info.explorerUrl}`);
-  say();
-  say(`  agent wallet       ${info.agentAddress}${devnetOnly}: ${agent.eth} ETH, ${agent.usdc} USDC`);
-  say(`  seller (payTo)     ${info.sellerAddress}: ${seller.usdc} USDC`);
-  say(`  logs               ${info.logFile}`);
-  say();
-  say('Try it:');
-  say(`  open ${info.chatUrl} and ask "Generate an image of a futuristic city at sunset"`);
-  say('  npm run demo      # plays the example conversation against this stack');
-  say(`  curl -X POST ${info.agentUrl}/invocations \\`);
-  say('    -H "Content-Type: application/json" \\');
-  say(
-    `    -d '{"input": {"prompt": "What are your main capabilities and what tasks are you designed for?"}, "session_id": "test-session"}'`,
-  );
-  say();
-  say('Press Ctrl-C to stop.');
+  for (const line of readyBanner(info, { agent, seller }, Date.now() - startedAtMs)) say(line);
 }
 
 main().catch((error: unknown) => {

@@ -266,7 +266,7 @@ describe('AgentStack model policy follows agentModelId', () => {
     const stack = new AgentStack(app, 'Agent', {
       env: { region },
       config: parseAppConfig({ agentImageUri: IMAGE_URI, ...context }),
-      dockerfile: join(CDK_DIR, 'no-such-Dockerfile'),
+      bundler: join(CDK_DIR, 'no-such-bundler.ts'),
       gatewayUrl: 'https://example.com',
       sellerAddress: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
     });

@@ -5,6 +5,7 @@ import {
   newSessionId,
   type PaymentReceipt,
   type ServerFrame,
+  type SessionSpend,
   type WalletSnapshot,
 } from './protocol.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from './runtime-config.ts';
@@ -57,6 +58,9 @@ function Chat({ config }: { config: RuntimeConfig }) {
     { since: number; elapsedMs: number; acknowledged: boolean } | undefined
   >();
   const [wallet, setWallet] = useState<WalletSnapshot | undefined>();
+  const [spend, setSpend] = useState<SessionSpend | undefined>();
+  // At phone width the wallet/session panel folds away behind a button (CSS hides it otherwise).
+  const [panelOpen, setPanelOpen] = useState(false);
   const [prompt, setPrompt] = useState('');
   const nextId = useRef(1);
   const pendingRef = useRef(pending);
@@ -88,6 +92,7 @@ function Chat({ config }: { config: RuntimeConfig }) {
           setPending(undefined);
           add({ kind: 'agent', turn: frame.turn });
           if (frame.turn.wallet) setWallet(frame.turn.wallet);
+          if (frame.turn.session) setSpend(frame.turn.session);
           break;
         case 'error':
           setPending(undefined);
@@ -142,6 +147,7 @@ function Chat({ config }: { config: RuntimeConfig }) {
     setEntries([]);
     setPending(undefined);
     setWallet(undefined);
+    setSpend(undefined);
   };
 
   const log = useRef<HTMLOListElement>(null);
@@ -164,14 +170,25 @@ function Chat({ config }: { config: RuntimeConfig }) {
         </div>
         <div className="bar-actions">
           <StatusBadge status={status} retryInMs={retryInMs} onRetry={reconnectNow} />
+          <button
+            type="button"
+            className="secondary panel-toggle"
+            aria-expanded={panelOpen}
+            aria-controls="side-panel"
+            title="Wallet and session spend"
+            onClick={() => setPanelOpen((open) => !open)}
+            data-testid="panel-toggle"
+          >
+            {panelOpen ? 'Back to chat' : spend ? `${spend.spent} / ${spend.budget} USDC` : 'Wallet'}
+          </button>
           <button type="button" className="secondary" onClick={startNewSession} data-testid="new-session">
             New Session
           </button>
         </div>
       </header>
 
-      <div className="layout">
-        <main className="chat">
+      <div className={panelOpen ? 'layout panel-open' : 'layout'}>
+        <main className="chat" data-testid="conversation">
           <ol className="log" ref={log} aria-live="polite" data-testid="messages">
             {entries.length === 0 && (
               <li className="empty">
@@ -247,19 +264,13 @@ function Chat({ config }: { config: RuntimeConfig }) {
           </form>
         </main>
 
-        <aside className="side">
+        <aside className="side" id="side-panel" data-testid="side-panel">
           <WalletPanel
             wallet={wallet}
             onRefresh={() => submit(WALLET_PROMPT)}
             disabled={status !== 'open' || !!pending}
           />
-          <section className="panel">
-            <h2>Session</h2>
-            <p className="mono small" data-testid="session-id">
-              {sessionId}
-            </p>
-            <p className="small muted">Each session has its own conversation, budget and images.</p>
-          </section>
+          <SessionPanel sessionId={sessionId} spend={spend} explorerUrl={config.explorerUrl} />
         </aside>
       </div>
     </div>
@@ -332,20 +343,68 @@ function Entry({ entry, explorerUrl }: { entry: ChatEntry; explorerUrl: string |
 }
 
 function Receipt({ receipt, explorerUrl }: { receipt: PaymentReceipt; explorerUrl: string | undefined }) {
-  const link = explorerLink(receipt, explorerUrl);
-  const short = `${receipt.transactionHash.slice(0, 10)}…${receipt.transactionHash.slice(-8)}`;
   return (
     <div className="receipt" data-testid="receipt">
       <span className="paid">Paid {receipt.amount} USDC</span>
-      <span className="muted small">on {receipt.network}</span>
-      {link ? (
-        <a href={link} target="_blank" rel="noreferrer" className="mono" data-testid="tx-link">
-          {short} ↗
-        </a>
-      ) : (
-        <span className="mono">{short}</span>
-      )}
+      <span className="muted small" data-testid="receipt-network">
+        on {receipt.networkName}
+      </span>
+      <TxLink receipt={receipt} explorerUrl={explorerUrl} testId="tx-link" />
     </div>
+  );
+}
+
+function TxLink(props: { receipt: PaymentReceipt; explorerUrl: string | undefined; testId: string }) {
+  const { receipt } = props;
+  const link = explorerLink(receipt, props.explorerUrl);
+  const short = `${receipt.transactionHash.slice(0, 10)}…${receipt.transactionHash.slice(-8)}`;
+  return link ? (
+    <a href={link} target="_blank" rel="noreferrer" className="mono" data-testid={props.testId}>
+      {short} ↗
+    </a>
+  ) : (
+    <span className="mono">{short}</span>
+  );
+}
+
+/** The session's spend against its budget and each of its receipts (output.session). */
+function SessionPanel(props: {
+  sessionId: string;
+  spend: SessionSpend | undefined;
+  explorerUrl: string | undefined;
+}) {
+  const { spend } = props;
+  const hidden = spend ? spend.paymentCount - spend.payments.length : 0;
+  return (
+    <section className="panel" data-testid="session">
+      <h2>Session</h2>
+      <p className="mono small" data-testid="session-id">
+        {props.sessionId}
+      </p>
+      {spend ? (
+        <>
+          <p className="spend" data-testid="session-spend">
+            Spent <strong>{spend.spent}</strong> of {spend.budget} USDC
+          </p>
+          <meter className="budget" min={0} max={Number(spend.budget) || 1} value={Number(spend.spent)} />
+          {spend.payments.length > 0 ? (
+            <ol className="receipts">
+              {hidden > 0 && <li className="small muted">{hidden} earlier payment(s) not shown</li>}
+              {spend.payments.map((receipt) => (
+                <li key={receipt.transactionHash} data-testid="session-receipt">
+                  <span className="paid">{receipt.amount} USDC</span>{' '}
+                  <TxLink receipt={receipt} explorerUrl={props.explorerUrl} testId="session-tx-link" />
+                </li>
+              ))}
+            </ol>
+          ) : (
+            <p className="small muted">No payments in this session yet.</p>
+          )}
+        </>
+      ) : (
+        <p className="small muted">Each session has its own conversation, budget and images.</p>
+      )}
+    </section>
   );
 }
 
@@ -370,9 +429,11 @@ function WalletPanel(props: {
             {wallet.address}
           </dd>
           <dt>Network</dt>
-          <dd>
-            {wallet.network}
-            {wallet.chainId ? ` (chain ${wallet.chainId})` : ''}
+          <dd data-testid="wallet-network">
+            {wallet.networkName}
+            {wallet.chainId && !wallet.networkName.includes(String(wallet.chainId))
+              ? ` (chain ${wallet.chainId})`
+              : ''}
           </dd>
           <dt>USDC</dt>
           <dd className="balance" data-testid="wallet-usdc">

@@ -1,10 +1,22 @@
 // The WebSocket wire contract (DESIGN.md): client → `{"input":{"prompt"},"session_id"}`, server →
-// `{"type":"processing"|"progress"|"complete"|"error", ...}`. Frames are checked, not trusted.
+// `{"type":"processing"|"progress"|"complete"|"error", ...}`. Frames are checked, not trusted: the
+// `complete` frame's `response.output` is parsed with the agent's one output schema (shared with the
+// agent and the realtime handlers), then turned into what the page shows.
+import {
+  type AgentOutput,
+  type AgentPaymentReceipt,
+  agentReplyText,
+  CompleteFrame,
+  textWithoutReceiptUrls,
+} from '@agentic-payments/x402/agent-output';
 
 export interface PaymentReceipt {
   transactionHash: string;
   amount: string;
+  /** The protocol's network id (`base-sepolia`), for the explorer fallback. */
   network: string;
+  /** What a person reads ("Local devnet — Base Sepolia stand-in (chain 84532)"). */
+  networkName: string;
   explorerUrl?: string;
   imageId?: string;
 }
@@ -12,6 +24,7 @@ export interface PaymentReceipt {
 export interface WalletSnapshot {
   address: string;
   network: string;
+  networkName: string;
   chainId?: number;
   eth?: string;
   usdc?: string;
@@ -20,11 +33,22 @@ export interface WalletSnapshot {
   spent24h?: string;
 }
 
+/** The session's receipts and spend against its budget, as of this turn. */
+export interface SessionSpend {
+  payments: PaymentReceipt[];
+  paymentCount: number;
+  spent: string;
+  budget: string;
+}
+
 export interface AgentTurn {
+  /** The reply's text, without the explorer links of the receipts shown beside it. */
   text: string;
   images: { id: string; url: string }[];
+  /** Receipts of this turn: one chip each. */
   payments: PaymentReceipt[];
   wallet?: WalletSnapshot;
+  session?: SessionSpend;
   model?: string;
 }
 
@@ -50,48 +74,51 @@ export function safeUrl(value: unknown): string | undefined {
   }
 }
 
-function parseTurn(output: Json): AgentTurn {
-  const message = isObject(output.message) ? output.message : {};
-  const content = Array.isArray(message.content) ? message.content : [];
-  const text = content
-    .map((part) => (isObject(part) ? str(part.text) : undefined))
-    .filter((t): t is string => t !== undefined)
-    .join('\n');
-  const images = isObject(output.images)
-    ? Object.entries(output.images).flatMap(([id, url]) => {
-        const safe = safeUrl(url);
-        return safe ? [{ id, url: safe }] : [];
-      })
-    : [];
-  const payments = Array.isArray(output.payments)
-    ? output.payments.flatMap((p): PaymentReceipt[] => {
-        if (!isObject(p)) return [];
-        const transactionHash = str(p.transaction_hash);
-        if (!transactionHash || !/^0x[0-9a-fA-F]{64}$/.test(transactionHash)) return [];
-        return [
-          {
-            transactionHash,
-            amount: str(p.amount) ?? '?',
-            network: str(p.network) ?? '',
-            explorerUrl: safeUrl(p.explorer_url),
-            imageId: str(p.image_id),
-          },
-        ];
-      })
-    : [];
+function toReceipt(p: AgentPaymentReceipt): PaymentReceipt {
+  return {
+    transactionHash: p.transaction_hash,
+    amount: p.amount,
+    network: p.network,
+    networkName: p.network_name ?? p.network,
+    explorerUrl: safeUrl(p.explorer_url),
+    imageId: p.image_id,
+  };
+}
+
+function toTurn(output: AgentOutput): AgentTurn {
+  const payments = (output.payments ?? []).map(toReceipt);
+  const images = Object.entries(output.images ?? {}).flatMap(([id, url]) => {
+    const safe = safeUrl(url);
+    return safe ? [{ id, url: safe }] : [];
+  });
   const w = output.wallet;
-  const wallet =
-    isObject(w) && str(w.address)
-      ? {
-          address: str(w.address) ?? '',
-          network: str(w.network) ?? '',
-          chainId: typeof w.chain_id === 'number' ? w.chain_id : undefined,
-          eth: str(w.eth),
-          usdc: str(w.usdc),
-          ...(str(w.budget_24h) ? { budget24h: str(w.budget_24h), spent24h: str(w.spent_24h) } : {}),
-        }
-      : undefined;
-  return { text, images, payments, wallet, model: str(output.model) };
+  const wallet = w
+    ? {
+        address: w.address,
+        network: w.network,
+        networkName: w.network_name ?? w.network,
+        chainId: w.chain_id,
+        eth: w.eth,
+        usdc: w.usdc,
+        ...(w.budget_24h ? { budget24h: w.budget_24h, spent24h: w.spent_24h } : {}),
+      }
+    : undefined;
+  const session = output.session
+    ? {
+        payments: output.session.payments.map(toReceipt),
+        paymentCount: output.session.payment_count,
+        spent: output.session.spent,
+        budget: output.session.budget,
+      }
+    : undefined;
+  return {
+    text: textWithoutReceiptUrls(agentReplyText(output), output.payments ?? []),
+    images,
+    payments,
+    wallet,
+    session,
+    model: output.model,
+  };
 }
 
 /** Parses one server frame; undefined for anything that is not part of the contract. */
@@ -115,12 +142,17 @@ export function parseServerFrame(data: unknown): ServerFrame | undefined {
         elapsedMs: typeof json.elapsedMs === 'number' ? json.elapsedMs : undefined,
       };
     case 'complete': {
-      const response = isObject(json.response) ? json.response : {};
-      return {
-        type: 'complete',
-        sessionId,
-        turn: parseTurn(isObject(response.output) ? response.output : {}),
-      };
+      const frame = CompleteFrame.safeParse(json);
+      if (!frame.success) {
+        return {
+          type: 'error',
+          code: 'invalid_response',
+          message:
+            "The agent's reply could not be read (it does not match the reply contract). A payment may have been made: ask for your wallet details.",
+          sessionId,
+        };
+      }
+      return { type: 'complete', sessionId, turn: toTurn(frame.data.response.output) };
     }
     case 'error':
       return {

@@ -1,11 +1,12 @@
-import { AgentOutput } from '@agentic-payments/realtime';
+import { type AgentOutput, agentReplyText, CompleteFrame } from '@agentic-payments/x402';
 import WebSocket from 'ws';
 import { z } from 'zod';
 
+// The `complete` frame carries the agent's output: the one shared schema, parsed where it arrives.
 const ServerMessage = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('processing') }),
   z.looseObject({ type: z.literal('progress') }),
-  z.looseObject({ type: z.literal('complete'), response: z.looseObject({ output: AgentOutput }) }),
+  CompleteFrame,
   z.looseObject({ type: z.literal('error'), code: z.string().optional(), message: z.string() }),
 ]);
 
@@ -79,5 +80,5 @@ export class ChatClient {
 }
 
 export function replyText(output: AgentOutput): string {
-  return output.message.content.map((part) => part.text ?? '').join('\n');
+  return agentReplyText(output);
 }

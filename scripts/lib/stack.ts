@@ -35,6 +35,10 @@ export const StackInfo = z.object({
   agentUrl: z.string(),
   websocketUrl: z.string(),
   chatUrl: z.string(),
+  /** Local stand-ins started by this stack (absent when a cloud endpoint is used instead). */
+  imageStoreUrl: z.string().optional(),
+  paymentsDbUrl: z.string().optional(),
+  connectionsDbUrl: z.string().optional(),
   agentAddress: AddressSchema,
   sellerAddress: AddressSchema,
   usdcAddress: AddressSchema,
@@ -236,7 +240,7 @@ export async function startStack(
           explorerUrl,
           logger: createGatewayLogger({ service: 'realtime', write: writeLog }),
         }),
-      (h) => `${h.url}`,
+      (h) => `${h.url} (image store ${h.s3Endpoint}, connections ${h.dynamoEndpoint})`,
     );
 
     if (agentKey === undefined) throw new StackError('AGENT_PRIVATE_KEY is required off the devnet');
@@ -249,6 +253,9 @@ export async function startStack(
       agentUrl: agent.url,
       websocketUrl: host.url,
       chatUrl: `${host.httpUrl}/`,
+      imageStoreUrl: host.s3Endpoint,
+      ...(gateway.dynamodbEndpoint ? { paymentsDbUrl: gateway.dynamodbEndpoint } : {}),
+      connectionsDbUrl: host.dynamoEndpoint,
       agentAddress: privateKeyToAccount(agentKey).address,
       sellerAddress,
       usdcAddress: networkInfo.usdcAddress,

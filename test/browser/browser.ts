@@ -38,6 +38,9 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** Files outside frontend/ the chat page bundles (its build is cached by a hash of its sources). */
+const CHAT_PAGE_SHARED_SOURCES = ['packages/x402/src/agent-output.ts'];
+
 /**
  * Builds the chat page (frontend/) with Vite, offline, into a temp directory keyed by a hash of its
  * sources: parallel test files and later runs reuse one build, and never touch frontend/dist.
@@ -49,6 +52,9 @@ export async function buildChatPage(): Promise<string> {
   for (const file of ['index.html', 'vite.config.ts', 'package.json', ...sources].sort()) {
     hash.update(file).update(await readFile(join(frontend, file)));
   }
+  // The page bundles the shared reply contract too.
+  for (const file of CHAT_PAGE_SHARED_SOURCES)
+    hash.update(file).update(await readFile(join(REPO_ROOT, file)));
   const outDir = join(tmpdir(), `agentic-payments-chat-page-${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(join(outDir, 'index.html'))) return outDir;
   const staging = await mkdtemp(`${outDir}-staging-`);

@@ -11,6 +11,24 @@ import { artifactPath, buildChatPage, launchChromium } from './browser.ts';
 import { startFakeAgent, TEAL_PNG_BASE64 } from './fake-agent.ts';
 
 const TX = `0x${'c3'.repeat(32)}`;
+const EXPLORER_TX = `http://127.0.0.1:9/tx/${TX}`;
+const DEVNET = 'Local devnet — Base Sepolia stand-in (chain 84532)';
+const RECEIPT = {
+  transaction_hash: TX,
+  amount: '0.04',
+  atomic_amount: '40000',
+  network: 'base-sepolia',
+  network_name: DEVNET,
+  explorer_url: EXPLORER_TX,
+};
+const sessionSpend = (payments: (typeof RECEIPT)[]) => ({
+  payments,
+  payment_count: payments.length,
+  spent: payments.length ? '0.04' : '0',
+  spent_atomic: payments.length ? '40000' : '0',
+  budget: '1',
+  budget_atomic: '1000000',
+});
 
 function reply(text: string, extra: Record<string, unknown> = {}) {
   return {
@@ -44,28 +62,24 @@ beforeAll(async () => {
           wallet: {
             address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
             network: 'base-sepolia',
+            network_name: DEVNET,
             chain_id: 84532,
             eth: '1.000000',
             usdc: '10.000000',
           },
+          session: sessionSpend(agent.prompts.some((p) => p.includes('image')) ? [RECEIPT] : []),
         }),
       };
     }
     return {
-      body: reply('Success! Your image was generated.', {
+      body: reply(`Success! Your image was generated.\n- Transaction: ${TX}\n  ${EXPLORER_TX}`, {
         images: { 'img-teal': `data:image/png;base64,${TEAL_PNG_BASE64}` },
-        payments: [
-          {
-            transaction_hash: TX,
-            amount: '0.04',
-            atomic_amount: '40000',
-            network: 'base-sepolia',
-            explorer_url: `http://127.0.0.1:9/tx/${TX}`,
-          },
-        ],
+        payments: [RECEIPT],
+        session: sessionSpend([RECEIPT]),
         wallet: {
           address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
           network: 'base-sepolia',
+          network_name: DEVNET,
           chain_id: 84532,
           eth: '1.000000',
           usdc: '9.960000',
@@ -110,10 +124,49 @@ describe('the chat page (fake agent)', () => {
       .poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
       .toBe(64);
     expect(await image.getAttribute('src')).toContain('/sessions/');
-    expect(await page.getByTestId('tx-link').getAttribute('href')).toBe(`http://127.0.0.1:9/tx/${TX}`);
+    expect(await page.getByTestId('tx-link').getAttribute('href')).toBe(EXPLORER_TX);
     await expect.poll(() => page.getByTestId('wallet-usdc').textContent()).toBe('9.960000');
+    // One receipt per payment: the chip links to the explorer, the text does not repeat the URL.
+    const turn = page.getByTestId('agent-message').last();
+    expect(await turn.getByTestId('receipt').count()).toBe(1);
+    expect(await turn.locator(`a[href="${EXPLORER_TX}"]`).count()).toBe(1);
+    expect(await turn.locator('.text').textContent()).toBe('Success! Your image was generated.');
+    // People read the devnet's display name; the wire id stays base-sepolia.
+    expect(await turn.getByTestId('receipt-network').textContent()).toBe(`on ${DEVNET}`);
+    expect(await page.getByTestId('wallet-network').textContent()).toBe(DEVNET);
+    expect(await page.getByTestId('session-spend').textContent()).toBe('Spent 0.04 of 1 USDC');
+    expect(await page.getByTestId('session-receipt').count()).toBe(1);
     await page.waitForTimeout(400); // let the smooth scroll settle
-    await page.screenshot({ path: await artifactPath('chat-page-fake-agent.png'), fullPage: true });
+    await turn.getByTestId('receipt').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: await artifactPath('chat-page-fake-agent.png') });
+  }, 60_000);
+
+  it('at phone width (390 px) gives the conversation the screen and folds the panel behind a button', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.getByTestId('receipt').last().scrollIntoViewIfNeeded();
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: await artifactPath('chat-page-fake-agent-phone.png') });
+      // The session's spend stays in sight on the button that opens the panel.
+      expect(await page.getByTestId('panel-toggle').textContent()).toBe('0.04 / 1 USDC');
+      const conversation = await page.getByTestId('conversation').boundingBox();
+      expect(conversation?.width).toBe(390);
+      expect(await page.getByTestId('side-panel').isVisible()).toBe(false);
+      // Nothing sticks out sideways (no horizontal scrolling on a phone).
+      const scrollWidth = () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+          .documentElement.scrollWidth;
+      expect(await page.evaluate(scrollWidth)).toBe(390);
+
+      await page.getByTestId('panel-toggle').click();
+      expect(await page.getByTestId('side-panel').isVisible()).toBe(true);
+      expect(await page.getByTestId('session-spend').textContent()).toBe('Spent 0.04 of 1 USDC');
+      await page.screenshot({ path: await artifactPath('chat-page-fake-agent-phone-panel.png') });
+      await page.getByTestId('panel-toggle').click();
+      expect(await page.getByTestId('side-panel').isVisible()).toBe(false);
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 860 });
+    }
   }, 60_000);
 
   it('shows the server error code when the agent refuses', async () => {

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, buildChatPage, launchChromium } from './browser.ts';
 
 const PRICE_ATOMIC = 40_000n; // 1024x1024 standard: $0.04
+const DEVNET = 'Local devnet — Base Sepolia stand-in (chain 84532)';
 
 let dataDir: string;
 let staticDir: string;
@@ -129,8 +130,35 @@ describe('the chat page on the whole local stack', () => {
     expect(sellerAfter - sellerBefore).toBe(PRICE_ATOMIC);
     await expect.poll(() => page.getByTestId('wallet-usdc').textContent()).not.toBe(usdcShown);
 
+    // What a newcomer reads: the devnet by its name, one receipt chip for the one payment (the
+    // text does not repeat its link), and the session's spend against its budget.
+    expect(await page.getByTestId('wallet-network').textContent()).toBe(DEVNET);
+    expect(await page.getByTestId('receipt').count()).toBe(1);
+    expect(await turn.getByTestId('receipt-network').textContent()).toBe(`on ${DEVNET}`);
+    expect(await turn.locator('.text').textContent()).not.toMatch(/https?:|0x[0-9a-f]{64}/);
+    expect(await page.getByTestId('session-spend').textContent()).toBe('Spent 0.04 of 1 USDC');
+    expect(await page.getByTestId('session-receipt').count()).toBe(1);
+
     await page.waitForTimeout(500); // let the smooth scroll settle for the screenshot
+    await turn.getByTestId('receipt').scrollIntoViewIfNeeded();
     await page.screenshot({ path: await artifactPath('chat-full-stack.png') });
+
+    // Phone width: the conversation takes the screen, the panel folds behind a button that shows
+    // the session's spend.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await turn.getByTestId('receipt').scrollIntoViewIfNeeded();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: await artifactPath('chat-full-stack-phone.png') });
+      expect((await page.getByTestId('conversation').boundingBox())?.width).toBe(390);
+      expect(await page.getByTestId('side-panel').isVisible()).toBe(false);
+      expect(await page.getByTestId('panel-toggle').textContent()).toBe('0.04 / 1 USDC');
+      await page.getByTestId('panel-toggle').click();
+      await page.screenshot({ path: await artifactPath('chat-full-stack-phone-panel.png') });
+      await page.getByTestId('panel-toggle').click();
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
 
     // The receipt links to the explorer, and the explorer shows the transaction.
     const link = turn.getByTestId('tx-link');

@@ -20,7 +20,6 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
                 network: 'base-sepolia',
                 explorer_url: `https://sepolia.basescan.org/tx/${TX}`,
               },
-              { transaction_hash: 'not-a-hash', amount: '1', network: 'base-sepolia' },
             ],
             wallet: { address: '0x1', network: 'base-sepolia', chain_id: 84532, eth: '1', usdc: '9.96' },
           },
@@ -38,11 +37,20 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
             transactionHash: TX,
             amount: '0.04',
             network: 'base-sepolia',
+            networkName: 'base-sepolia',
             explorerUrl: `https://sepolia.basescan.org/tx/${TX}`,
             imageId: undefined,
           },
         ],
-        wallet: { address: '0x1', network: 'base-sepolia', chainId: 84532, eth: '1', usdc: '9.96' },
+        wallet: {
+          address: '0x1',
+          network: 'base-sepolia',
+          networkName: 'base-sepolia',
+          chainId: 84532,
+          eth: '1',
+          usdc: '9.96',
+        },
+        session: undefined,
         model: undefined,
       },
     });
@@ -57,6 +65,64 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
       budget24h: '5',
       spent24h: '0.08',
     });
+  });
+
+  it('shows display names, the session spend, and no receipt URL inside the text', () => {
+    const url = `http://127.0.0.1:4000/tx/${TX}`;
+    const receipt = {
+      transaction_hash: TX,
+      amount: '0.04',
+      atomic_amount: '40000',
+      network: 'base-sepolia',
+      network_name: 'Local devnet — Base Sepolia stand-in (chain 84532)',
+      explorer_url: url,
+    };
+    const frame = parseServerFrame(
+      JSON.stringify({
+        type: 'complete',
+        response: {
+          output: {
+            message: { role: 'assistant', content: [{ text: `Paid.\n- Transaction: ${TX}\n  ${url}` }] },
+            payments: [receipt],
+            session: {
+              payments: [receipt],
+              payment_count: 3,
+              spent: '0.12',
+              spent_atomic: '120000',
+              budget: '1',
+              budget_atomic: '1000000',
+            },
+          },
+        },
+      }),
+    );
+    if (frame?.type !== 'complete') throw new Error(`not a complete frame: ${JSON.stringify(frame)}`);
+    expect(frame.turn.text).toBe('Paid.');
+    expect(frame.turn.payments.map((p) => p.networkName)).toStrictEqual([
+      'Local devnet — Base Sepolia stand-in (chain 84532)',
+    ]);
+    expect(frame.turn.session).toStrictEqual({
+      payments: frame.turn.payments,
+      paymentCount: 3,
+      spent: '0.12',
+      budget: '1',
+    });
+  });
+
+  it('turns a reply that breaks the contract into an error, never a half-read receipt', () => {
+    const frame = parseServerFrame(
+      JSON.stringify({
+        type: 'complete',
+        sessionId: 's1',
+        response: {
+          output: {
+            message: { role: 'assistant', content: [{ text: 'paid' }] },
+            payments: [{ transaction_hash: 'not-a-hash', amount: '1', network: 'base-sepolia' }],
+          },
+        },
+      }),
+    );
+    expect(frame).toMatchObject({ type: 'error', code: 'invalid_response', sessionId: 's1' });
   });
 
   it('turns error frames and API Gateway failures into errors, and ignores garbage', () => {
@@ -76,7 +142,7 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
   });
 
   it('links receipts to their explorer URL, else the configured explorer, else BaseScan', () => {
-    const receipt = { transactionHash: TX, amount: '0.04', network: 'base-sepolia' };
+    const receipt = { transactionHash: TX, amount: '0.04', network: 'base-sepolia', networkName: 'x' };
     expect(explorerLink({ ...receipt, explorerUrl: `http://127.0.0.1:4000/tx/${TX}` }, undefined)).toBe(
       `http://127.0.0.1:4000/tx/${TX}`,
     );

@@ -27,6 +27,8 @@ interface Started {
   child: ChildProcess;
   output: () => string;
   info: StackInfo;
+  /** Seconds from spawning the command to its banner, as the test saw it. */
+  wallSeconds: number;
 }
 
 function env(dataDir: string): NodeJS.ProcessEnv {
@@ -43,6 +45,7 @@ function env(dataDir: string): NodeJS.ProcessEnv {
 }
 
 async function startCommand(dataDir: string): Promise<Started> {
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, ['scripts/bootstrap.mjs', 'start'], {
     cwd: ROOT,
     env: env(dataDir),
@@ -59,11 +62,16 @@ async function startCommand(dataDir: string): Promise<Started> {
   const deadline = Date.now() + 120_000;
   while (!output.includes('Press Ctrl-C to stop.')) {
     if (child.exitCode !== null) throw new Error(`start exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`start did not become ready:\n${output}`);
+    if (Date.now() > deadline) {
+      // Stop what did start (the whole process group), so no stack outlives the test.
+      process.kill(-(child.pid as number), 'SIGINT');
+      throw new Error(`start did not become ready:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
+  const wallSeconds = (Date.now() - spawnedAt) / 1000;
   const info = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as StackInfo;
-  return { child, output: () => output, info };
+  return { child, output: () => output, info, wallSeconds };
 }
 
 async function stopCommand(started: Started): Promise<number | null> {
@@ -121,7 +129,14 @@ describe('the README start command', () => {
       expect(out).toContain(line);
     }
     expect(out).toContain('fresh state, accounts funded');
-    expect(out).toMatch(/ready in \d+\.\d s/);
+    // Every local service is listed, the image store (s3rver) included, and the chain by its name.
+    for (const line of ['  image store ', '  payment records ', '  connections '])
+      expect(out).toContain(line);
+    expect(out).toContain('Local devnet — Base Sepolia stand-in (chain 84532)');
+    // "ready in" counts from the command's start (bootstrap included), not from the stack process's.
+    const ready = Number(/ready in (\d+\.\d) s/.exec(out)?.[1]);
+    expect(ready).toBeGreaterThan(first.wallSeconds - 0.5);
+    expect(ready).toBeLessThanOrEqual(first.wallSeconds + 0.1);
     const ping = await fetch(`${first.info.agentUrl}/ping`);
     expect(ping.status).toBe(200);
     const page = await fetch(first.info.chatUrl);
@@ -133,11 +148,18 @@ describe('the README start command', () => {
     const sellerBefore = await usdcBalance(info.rpcUrl, info.sellerAddress);
     const agentBefore = await usdcBalance(info.rpcUrl, info.agentAddress);
     const demo = await runDemo(dataDir);
-    expect(demo.output).toContain('demo complete: 1 payment(s) settled.');
+    expect(demo.output).toContain(
+      'demo complete: 1 payment(s) settled; the session spent 0.04 of its 1 USDC budget.',
+    );
     expect(demo.code).toBe(0);
     sessionId = /session (demo-[0-9a-f-]+)/.exec(demo.output)?.[1] as string;
-    transactionHash = /transaction: (0x[0-9a-f]{64})/.exec(demo.output)?.[1] as Hex;
+    expect(demo.output).toContain(
+      'receipt: paid 0.04 USDC on Local devnet — Base Sepolia stand-in (chain 84532)',
+    );
+    transactionHash = /\/tx\/(0x[0-9a-f]{64})/.exec(demo.output)?.[1] as Hex;
     expect(transactionHash).toMatch(/^0x[0-9a-f]{64}$/);
+    // One receipt per payment: the explorer link is printed once, not also inside the reply's text.
+    expect(demo.output.split(`${info.explorerUrl}/tx/${transactionHash}`)).toHaveLength(2);
 
     const client = createPublicClient({ transport: http(info.rpcUrl) });
     const receipt = await client.getTransactionReceipt({ hash: transactionHash });

@@ -1,31 +1,34 @@
-import { formatUsdc } from '@agentic-payments/x402';
+import {
+  type AgentOutput,
+  type AgentSessionSpend,
+  formatUsdc,
+  SESSION_RECEIPTS_LIMIT,
+} from '@agentic-payments/x402';
 import { Agent, type MessageData } from '@strands-agents/sdk';
 import type { ModelFactory } from './models.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
-import { emptySession, type PaymentReceipt } from './session-state.ts';
+import { emptySession, type PaymentReceipt, type SessionRecord } from './session-state.ts';
 import { SYSTEM_PROMPT } from './system-prompt.ts';
 import { createSessionTools } from './tools.ts';
 
-/** The AgentCore `output` object, plus `payments` and `wallet` (docs/CONVENTIONS.md). */
-export interface InvocationOutput {
+/**
+ * The AgentCore `output` object, plus `payments` (this turn), `wallet` and `session` (the session's
+ * receipts and spend against its budget): the `AgentOutput` schema of `@agentic-payments/x402`,
+ * with every field this agent always fills made required.
+ */
+export type InvocationOutput = AgentOutput & {
   message: { role: 'assistant'; content: { text: string }[] };
   timestamp: string;
   model: string;
   session_id: string;
   images: Record<string, string>;
-  payments: PaymentReceipt[];
-  wallet?: {
-    address: string;
-    network: string;
-    chain_id: number;
-    eth: string;
-    usdc: string;
-    /** WALLET_BUDGET_24H_USDC and what all sessions spent in the last 24 hours (decimal USDC). */
-    budget_24h?: string;
-    spent_24h?: string;
-  };
-}
+  payments: OutputReceipt[];
+  session: AgentSessionSpend & { payments: OutputReceipt[] };
+};
+
+/** A stored receipt with the network's display name beside its protocol id. */
+export type OutputReceipt = PaymentReceipt & { network_name: string };
 
 function formatEth(wei: bigint): string {
   const whole = wei / 10n ** 18n;
@@ -116,12 +119,30 @@ export class AgentRuntime {
         model: this.model.id,
         session_id: sessionId,
         images,
-        payments: ctx.turnPayments,
+        payments: ctx.turnPayments.map((receipt) => this.forPeople(receipt)),
         ...(await this.walletSnapshot()),
-      };
+        session: this.sessionSpend(record),
+      } satisfies InvocationOutput;
     } finally {
       this.running -= 1;
     }
+  }
+
+  private forPeople(receipt: PaymentReceipt): OutputReceipt {
+    return { ...receipt, network_name: this.deps.config.network.displayName };
+  }
+
+  /** The session's latest receipts and its spend against the budget (the chat's session panel). */
+  private sessionSpend(record: SessionRecord): InvocationOutput['session'] {
+    const budget = this.deps.config.sessionBudget;
+    return {
+      payments: record.payments.slice(-SESSION_RECEIPTS_LIMIT).map((receipt) => this.forPeople(receipt)),
+      payment_count: record.payments.length,
+      spent: formatUsdc(BigInt(record.spent)),
+      spent_atomic: record.spent,
+      budget: formatUsdc(budget),
+      budget_atomic: budget.toString(),
+    };
   }
 
   private async walletSnapshot(): Promise<Pick<InvocationOutput, 'wallet'>> {
@@ -133,6 +154,7 @@ export class AgentRuntime {
         wallet: {
           address: wallet.address,
           network: config.network.v1Name,
+          network_name: config.network.displayName,
           chain_id: config.network.chainId,
           eth: formatEth(eth),
           usdc: formatUsdc(usdc),

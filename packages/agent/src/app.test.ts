@@ -131,6 +131,7 @@ describe('createApp', () => {
         'message',
         'model',
         'payments',
+        'session',
         'session_id',
         'timestamp',
         'wallet',
@@ -142,6 +143,7 @@ describe('createApp', () => {
       expect(output.wallet).toStrictEqual({
         address: testWallet.address,
         network: 'base-sepolia',
+        network_name: 'Local devnet — Base Sepolia stand-in (chain 84532)',
         chain_id: 84532,
         eth: '1.000000',
         usdc: '1',

@@ -139,7 +139,7 @@ describe('BedrockModel (Claude) path against a local ConverseStream endpoint', (
     expect(response.status).toBe(200);
     expect(output.model).toBe(MODEL_ID);
     expect(output.message.content[0]?.text).toBe(
-      `Your wallet ${testWallet.address} on Local devnet (Base Sepolia stand-in) holds 1 USDC.`,
+      `Your wallet ${testWallet.address} on Local devnet — Base Sepolia stand-in (chain 84532) holds 1 USDC.`,
     );
 
     // Two model calls: the question, then the question plus the tool result.

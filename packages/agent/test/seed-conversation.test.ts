@@ -48,6 +48,15 @@ describe('the seed example conversation (offline planner, devnet, real gateway a
       usdc: '10',
       chain_id: 84532,
       network: 'base-sepolia',
+      network_name: 'Local devnet — Base Sepolia stand-in (chain 84532)',
+    });
+    expect(reply.body.output.session).toStrictEqual({
+      payments: [],
+      payment_count: 0,
+      spent: '0',
+      spent_atomic: '0',
+      budget: '1',
+      budget_atomic: '1000000',
     });
   });
 
@@ -66,6 +75,8 @@ describe('the seed example conversation (offline planner, devnet, real gateway a
     expect(receipt.amount).toBe('0.04');
     expect(receipt.atomic_amount).toBe('40000');
     expect(receipt.explorer_url).toBe(`${stack.explorerUrl}/tx/${receipt.transaction_hash}`);
+    expect(receipt.network).toBe('base-sepolia');
+    expect(receipt.network_name).toBe('Local devnet — Base Sepolia stand-in (chain 84532)');
     expect(reply.text).toContain(receipt.transaction_hash);
 
     // The image is returned as a PNG data URL under its id.
@@ -89,6 +100,16 @@ describe('the seed example conversation (offline planner, devnet, real gateway a
     expect(reply.text).toContain('content monetization analysis of image');
     expect(reply.text).toContain('analyzer: local');
     expect(reply.body.output.payments).toStrictEqual([]);
+    // The turn paid nothing, yet the session's receipts and spend are there.
+    const { session: spend } = reply.body.output;
+    expect(spend.payments).toHaveLength(1);
+    expect(spend.payments[0]?.amount).toBe('0.04');
+    expect([spend.payment_count, spend.spent, spend.spent_atomic, spend.budget]).toStrictEqual([
+      1,
+      '0.04',
+      '40000',
+      '1',
+    ]);
   });
 
   it('keeps conversation, images and payments across an agent restart', async () => {
@@ -101,6 +122,11 @@ describe('the seed example conversation (offline planner, devnet, real gateway a
     // The restarted agent keeps paying from the same durable session.
     const second = await say(agent.url, session, 'Generate an image of a lighthouse in a storm');
     expect(second.body.output.payments).toHaveLength(1);
+    expect(second.body.output.session.payments.map((p) => p.transaction_hash)).toStrictEqual([
+      reply.body.output.session.payments[0]?.transaction_hash,
+      second.body.output.payments[0]?.transaction_hash,
+    ]);
+    expect(second.body.output.session.spent).toBe('0.08');
     expect(await stack.devnet.usdcBalance(agentAddress)).toBe(before - parseUsdc('0.04'));
   });
 });

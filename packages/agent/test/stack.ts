@@ -5,7 +5,8 @@ import { connectDevnet, type DevnetClient } from '@agentic-payments/devnet';
 import type { ProvidedDevnet } from '@agentic-payments/devnet/global-setup';
 import { createMemoryLogger as facilitatorLogger, startFacilitator } from '@agentic-payments/facilitator';
 import { createMemoryLogger, startGateway } from '@agentic-payments/gateway';
-import { parseUsdc } from '@agentic-payments/x402';
+import { AgentInvocationResponse, parseUsdc } from '@agentic-payments/x402';
+import type { InvocationOutput } from '../src/agent-runtime.ts';
 import { type RunningAgent, type StartAgentOptions, startAgent } from '../src/index.ts';
 
 /** The real seller stack on the shared test devnet: facilitator + gateway, with fresh accounts per file. */
@@ -90,31 +91,7 @@ export async function startTestAgent(
 export interface Reply {
   status: number;
   text: string;
-  body: {
-    output: {
-      message: { role: string; content: { text: string }[] };
-      timestamp: string;
-      model: string;
-      session_id: string;
-      images: Record<string, string>;
-      payments: {
-        transaction_hash: string;
-        amount: string;
-        atomic_amount: string;
-        image_id: string;
-        explorer_url: string;
-      }[];
-      wallet?: {
-        address: string;
-        usdc: string;
-        eth: string;
-        chain_id: number;
-        network: string;
-        budget_24h?: string;
-        spent_24h?: string;
-      };
-    };
-  };
+  body: { output: InvocationOutput };
 }
 
 export async function say(agentUrl: string, sessionId: string, prompt: string): Promise<Reply> {
@@ -123,6 +100,9 @@ export async function say(agentUrl: string, sessionId: string, prompt: string): 
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ input: { prompt }, session_id: sessionId }),
   });
-  const body = (await response.json()) as Reply['body'];
+  const json: unknown = await response.json();
+  // Every 200 must match the one shared contract the realtime handlers and the chat page parse.
+  if (response.status === 200) AgentInvocationResponse.parse(json);
+  const body = json as Reply['body'];
   return { status: response.status, text: body.output?.message.content[0]?.text ?? '', body };
 }

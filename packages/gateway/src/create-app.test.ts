@@ -191,6 +191,14 @@ describe('POST /generate_image', () => {
       expect(facilitator.calls.verify).toHaveLength(0);
     });
 
+    it('logs the 402 as the purchase step it is, not as an error', async () => {
+      const { post, logger } = setup();
+      await post(body());
+      const line = JSON.parse(logger.lines.at(-1) ?? '{}');
+      expect(line).toMatchObject({ event: 'request', level: 'info', status: 402, step: 'payment_requested' });
+      expect(line).not.toHaveProperty('error');
+    });
+
     it.each([
       ['1024x1024', 'standard', '40000'],
       ['1024x1024', 'premium', '60000'],

@@ -232,11 +232,15 @@ export function createApp(deps: GatewayDeps) {
         return c.json(paymentRequiredV1(requirements, code, message), status);
       };
       if (header === undefined || header === '') {
-        return paymentRequired(
+        const quote = paymentRequired(
           402,
           GATEWAY_ERRORS.paymentRequired,
           'payment required: pay with x402 (exact, USDC)',
         );
+        // The first step of every purchase (x402's price quote), not a failure: log it as the step.
+        const { error: _quoted, ...log } = c.get('log');
+        c.set('log', { ...log, step: 'payment_requested' });
+        return quote;
       }
       let payment: PaymentPayload;
       try {

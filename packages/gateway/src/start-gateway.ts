@@ -100,7 +100,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       // dynalite accepts any credentials; real endpoints use the default provider chain.
       ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
       // The engine this process started is called in-process (no TCP round trip per operation).
-      ...(localDynamo === undefined ? {} : { requestHandler: localDynamo.requestHandler }),
+      // Otherwise smithy's handler prints a socket-capacity notice on the console whenever the pool
+      // is saturated (a replay storm does that on purpose); its documented `logger` option sends it
+      // to this gateway's structured log instead.
+      requestHandler: localDynamo?.requestHandler ?? {
+        logger: {
+          debug: () => {},
+          info: () => {},
+          warn: (message: unknown) => logger.warn('dynamodb_http_handler', { message: String(message) }),
+          error: (message: unknown) => logger.error('dynamodb_http_handler', { message: String(message) }),
+        },
+      },
     });
     const tableName = options.paymentTable ?? 'payments';
     if (local) await ensurePaymentTable(dynamo, tableName);

@@ -1,3 +1,4 @@
+import type { AgentOutput } from '@agentic-payments/x402';
 import { z } from 'zod';
 import { RealtimeError } from './realtime-error.ts';
 
@@ -33,43 +34,14 @@ export const ClientMessage = z.strictObject({
 });
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
-/** One payment receipt of this turn, as the agent reports it (docs/CONVENTIONS.md). */
-export const PaymentReceipt = z.looseObject({
-  transaction_hash: z.string(),
-  amount: z.string(),
-  atomic_amount: z.string().optional(),
-  network: z.string(),
-  explorer_url: z.string().optional(),
-  image_id: z.string().optional(),
-  request_id: z.string().optional(),
-});
-export type PaymentReceipt = z.infer<typeof PaymentReceipt>;
-
-export const WalletSnapshot = z.looseObject({
-  address: z.string(),
-  network: z.string(),
-  chain_id: z.number().optional(),
-  eth: z.string().optional(),
-  usdc: z.string().optional(),
-});
-export type WalletSnapshot = z.infer<typeof WalletSnapshot>;
-
-/** The agent's `output` (AgentCore contract); unknown extra fields are forwarded untouched. */
-export const AgentOutput = z.looseObject({
-  message: z.looseObject({
-    role: z.string(),
-    content: z.array(z.looseObject({ text: z.string().optional() })),
-  }),
-  timestamp: z.string().optional(),
-  model: z.string().optional(),
-  session_id: z.string().optional(),
-  images: z.record(z.string(), z.string()).optional(),
-  payments: z.array(PaymentReceipt).optional(),
-  wallet: WalletSnapshot.nullable().optional(),
-});
-export type AgentOutput = z.infer<typeof AgentOutput>;
-
-export const AgentResponse = z.looseObject({ output: AgentOutput });
+// The agent's output (and its receipts and wallet snapshot) is one shared contract, parsed here where
+// the agent's reply arrives; unknown extra fields are forwarded untouched.
+export {
+  AgentInvocationResponse as AgentResponse,
+  AgentOutput,
+  AgentPaymentReceipt as PaymentReceipt,
+  AgentWalletSnapshot as WalletSnapshot,
+} from '@agentic-payments/x402';
 
 /** Stable error codes sent to the browser in `{"type":"error","code","message"}`. */
 export const ERROR_CODES = [

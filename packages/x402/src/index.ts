@@ -1,3 +1,4 @@
+export * from './agent-output.ts';
 export * from './codec.ts';
 export * from './devnet-keys.ts';
 export * from './eip712.ts';

@@ -6,6 +6,7 @@ import {
   getNetwork,
   isSupportedNetwork,
   NETWORKS,
+  networkDisplayName,
   toCaip2,
   toV1Network,
 } from './networks.ts';
@@ -17,7 +18,7 @@ describe('NETWORKS', () => {
   it('describes Base Sepolia', () => {
     expect(NETWORKS['base-sepolia']).toStrictEqual({
       id: 'base-sepolia',
-      displayName: 'Base Sepolia',
+      displayName: 'Base Sepolia testnet (chain 84532)',
       v1Name: 'base-sepolia',
       caip2: 'eip155:84532',
       chainId: 84532,
@@ -49,7 +50,18 @@ describe('NETWORKS', () => {
       sepolia.caip2,
     ]);
     expect(devnet.explorerUrl).toBe('http://127.0.0.1:4000');
+    expect(devnet.displayName).toBe('Local devnet — Base Sepolia stand-in (chain 84532)');
     expect(devnet.local).toBe(true);
+  });
+
+  it('names each network once for people, and the devnet as a stand-in', () => {
+    expect(networkDisplayName('devnet')).toBe('Local devnet — Base Sepolia stand-in (chain 84532)');
+    expect(networkDisplayName('base-sepolia', { local: true })).toBe(
+      'Local devnet — Base Sepolia stand-in (chain 84532)',
+    );
+    expect(networkDisplayName('eip155:84532')).toBe('Base Sepolia testnet (chain 84532)');
+    expect(networkDisplayName('base', { local: true })).toBe('Base mainnet (chain 8453)');
+    expect(networkDisplayName('solana')).toBe('solana');
   });
 
   it('is frozen', () => {

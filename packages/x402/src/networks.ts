@@ -9,6 +9,10 @@ export type Caip2Network = `eip155:${number}`;
 
 export interface NetworkInfo {
   readonly id: NetworkId;
+  /**
+   * What a person reads (chat, demo, start banner, explorer, the agent's replies). Wire fields keep
+   * the protocol ids (`v1Name`, `caip2`): the devnet's are Base Sepolia's, its display name is not.
+   */
   readonly displayName: string;
   readonly v1Name: V1NetworkName;
   readonly caip2: Caip2Network;
@@ -23,6 +27,8 @@ export interface NetworkInfo {
 export const BASE_SEPOLIA_USDC_ADDRESS: Address = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 export const BASE_USDC_ADDRESS: Address = '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913';
 export const DEFAULT_DEVNET_EXPLORER_URL = 'http://127.0.0.1:4000';
+/** The devnet's one display name: it says "local" and "stand-in", so nobody takes it for the real testnet. */
+export const DEVNET_DISPLAY_NAME = 'Local devnet — Base Sepolia stand-in (chain 84532)';
 
 /**
  * Networks this project pays on. The devnet is a local anvil chain that uses Base Sepolia's chain
@@ -32,7 +38,7 @@ export const DEFAULT_DEVNET_EXPLORER_URL = 'http://127.0.0.1:4000';
 export const NETWORKS: Readonly<Record<NetworkId, NetworkInfo>> = Object.freeze({
   'base-sepolia': Object.freeze({
     id: 'base-sepolia',
-    displayName: 'Base Sepolia',
+    displayName: 'Base Sepolia testnet (chain 84532)',
     v1Name: 'base-sepolia',
     caip2: 'eip155:84532',
     chainId: 84532,
@@ -43,7 +49,7 @@ export const NETWORKS: Readonly<Record<NetworkId, NetworkInfo>> = Object.freeze(
   }),
   base: Object.freeze({
     id: 'base',
-    displayName: 'Base',
+    displayName: 'Base mainnet (chain 8453)',
     v1Name: 'base',
     caip2: 'eip155:8453',
     chainId: 8453,
@@ -54,7 +60,7 @@ export const NETWORKS: Readonly<Record<NetworkId, NetworkInfo>> = Object.freeze(
   }),
   devnet: Object.freeze({
     id: 'devnet',
-    displayName: 'Local devnet (Base Sepolia stand-in)',
+    displayName: DEVNET_DISPLAY_NAME,
     v1Name: 'base-sepolia',
     caip2: 'eip155:84532',
     chainId: 84532,
@@ -89,6 +95,20 @@ export function getNetwork(nameOrCaip2: string | NetworkInfo): NetworkInfo {
     X402_ERROR_CODES.unsupportedNetwork,
     `unsupported network ${JSON.stringify(String(nameOrCaip2)).slice(0, 80)}; expected one of ${NETWORK_IDS.join(', ')} or their CAIP-2 ids`,
   );
+}
+
+/**
+ * The display name for a network given by our id, v1 name or CAIP-2 id; `local` picks the devnet for
+ * the ids it shares with Base Sepolia. Unknown ids are returned as they are.
+ *
+ * @example
+ * networkDisplayName('base-sepolia', { local: true }); // 'Local devnet — Base Sepolia stand-in (chain 84532)'
+ */
+export function networkDisplayName(nameOrCaip2: string, options: { local?: boolean } = {}): string {
+  if (!isSupportedNetwork(nameOrCaip2)) return nameOrCaip2;
+  const network = getNetwork(nameOrCaip2);
+  if (options.local && network.caip2 === NETWORKS.devnet.caip2) return NETWORKS.devnet.displayName;
+  return network.displayName;
 }
 
 /** True if `nameOrCaip2` names a network of the registry. */

@@ -1,3 +1,4 @@
+import { DEVNET_DISPLAY_NAME } from '@agentic-payments/x402';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
@@ -10,7 +11,6 @@ import {
   type PublicClient,
   type Transport,
 } from 'viem';
-import { DEVNET_CHAIN_ID } from '../constants.ts';
 import {
   type AddressDetails,
   type BlockSummary,
@@ -56,7 +56,7 @@ function layout(title: string, body: Page): Page {
   <body>
     <header>
       <a href="/">Devnet explorer</a>
-      <small>local Base Sepolia stand-in (chain id ${DEVNET_CHAIN_ID}) · DEVNET ONLY, not BaseScan</small>
+      <small data-network>${DEVNET_DISPLAY_NAME} · DEVNET ONLY, not BaseScan</small>
     </header>
     <main>${body}</main>
   </body>

@@ -97,6 +97,8 @@ describe('explorer', () => {
       expect(page).toContain('0.040000 USDC');
       expect(page).toContain('AuthorizationUsed');
       expect(page).toContain(nonce);
+      // The same display name as the chat, the demo and the start banner.
+      expect(page).toContain('Local devnet — Base Sepolia stand-in (chain 84532) · DEVNET ONLY');
     });
 
     it('has a JSON twin at /api/tx/{hash}', async () => {
