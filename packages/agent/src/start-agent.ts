@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createImageAnalyzer, type ImageAnalyzer } from '@agentic-payments/imaging';
-import { createJsonLogger, logEntriesTo } from '@agentic-payments/x402';
+import {
+  answerClientErrorsAsJson,
+  createJsonLogger,
+  logEntriesTo,
+  NODE_MAX_HEADER_BYTES,
+} from '@agentic-payments/x402';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
@@ -162,9 +167,19 @@ export async function startAgent(options: StartAgentOptions = {}): Promise<Runni
     openWallet,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: front.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: front.fetch,
+        port: config.port,
+        hostname: config.host,
+        serverOptions: { maxHeaderSize: NODE_MAX_HEADER_BYTES },
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
+  // Requests Node refuses itself (headers over the limit, malformed HTTP) get a JSON code too.
+  answerClientErrorsAsJson(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
