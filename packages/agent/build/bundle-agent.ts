@@ -14,7 +14,7 @@ export const AGENT_DOCKERFILE = join(AGENT_PACKAGE_DIR, 'Dockerfile');
 export const BUNDLE_ENTRY_FILE = 'server.mjs';
 /**
  * Upper bound on the bundle (all files of the build context). The bundle is what every AgentCore
- * session's container loads; it measured 5.7 MB at the time of writing (16 MB with all of AgentKit).
+ * session's container loads; it measured 4.7 MB at the time of writing (16 MB with all of AgentKit).
  */
 export const BUNDLE_SIZE_LIMIT_BYTES = 20_000_000;
 
@@ -40,12 +40,28 @@ export const ABSENT_MODULES = [
   'openai',
 ] as const;
 
+/**
+ * Solana-only modules that are reachable from the agent's imports but never run by it:
+ * - `@x402/svm`: an optional peer dependency of the CDP SDK, imported (by dynamic `import()`, in
+ *   both its builds) only by `signSolanaX402Payment`, i.e. by the `signX402Payment` method of a CDP
+ *   *Solana* account. The agent only ever holds a CDP EVM account (`cdp.evm.getOrCreateAccount`)
+ *   or a local viem account. The installed copy cannot be bundled either: AgentKit 0.10.4 provides
+ *   it to the CDP SDK beside its own `@solana/kit` 2.3.0, while `@x402/svm` 2.27 needs
+ *   `@solana/kit` >= 5.1 (an unmet peer dependency in the lockfile), so its `@solana-program/token`
+ *   0.9 imports names that kit 2.3 lacks (`sequentialInstructionPlan`) and esbuild refuses the ES
+ *   module build the CDP SDK's ES build reaches.
+ * Each resolves to the same throwing module as ABSENT_MODULES; if it were ever imported, the CDP SDK
+ * turns the failure into its own "Failed to load @x402/svm ..." error.
+ */
+export const SOLANA_ONLY_MODULES = ['@x402/svm'] as const;
+
 const ABSENT_NAMESPACE = 'agent-bundle-absent';
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-/** Leaves the optional native modules (and `openai`) out; see ABSENT_MODULES. */
+/** Leaves the optional native modules (and `openai`) and the Solana-only modules out; see ABSENT_MODULES, SOLANA_ONLY_MODULES. */
 function absentModules(): Plugin {
-  const filter = new RegExp(`^(${ABSENT_MODULES.map(escapeRegExp).join('|')})(/.*)?$`);
+  const absent = [...ABSENT_MODULES, ...SOLANA_ONLY_MODULES];
+  const filter = new RegExp(`^(${absent.map(escapeRegExp).join('|')})(/.*)?$`);
   return {
     name: 'absent-modules',
     setup(builder) {
@@ -53,7 +69,11 @@ function absentModules(): Plugin {
       builder.onLoad({ filter: /.*/, namespace: ABSENT_NAMESPACE }, (args) => ({
         // CommonJS, so importers evaluate it lazily (at require / dynamic import time), not at start-up.
         contents: `module.exports = (() => { throw Object.assign(new Error(${JSON.stringify(
-          `Cannot find module '${args.path}' (left out of the agent bundle; its pure-JS path is used)`,
+          `Cannot find module '${args.path}' (left out of the agent bundle: ${
+            (SOLANA_ONLY_MODULES as readonly string[]).some((name) => args.path.startsWith(name))
+              ? 'Solana only, the agent holds an EVM account'
+              : 'its pure-JS path is used'
+          })`,
         )}), { code: 'MODULE_NOT_FOUND' }); })();`,
         loader: 'js',
       }));
@@ -175,8 +195,10 @@ export async function missingAgentKitNamesIn(sourceDir: string): Promise<string[
  * named exports (no default export): CommonJS dependents (the CDP SDK, AgentKit) `require()` them,
  * ES dependents import them, and without this the bundle would hold both builds of one version.
  * A `require()` of these resolves to the ES module build instead (esbuild converts it for require).
+ * For the CDP SDK this also keeps one `CdpClient` class: the agent imports it (`wallet.ts`) and hands
+ * the client to AgentKit's `CdpEvmWalletProvider`, which `require()`s the SDK.
  */
-export const PREFER_ESM_PACKAGES = ['viem', 'ox', 'abitype'] as const;
+export const PREFER_ESM_PACKAGES = ['viem', 'ox', 'abitype', '@coinbase/cdp-sdk'] as const;
 
 function preferEsmBuild(): Plugin {
   const filter = new RegExp(`^(${PREFER_ESM_PACKAGES.map(escapeRegExp).join('|')})(/.*)?$`);

@@ -13,6 +13,7 @@ import {
   bundleAgent,
   bundleProblems,
 } from '../build/bundle-agent.ts';
+import { type FakeCdpApi, startFakeCdpApi } from './fake-cdp-api.ts';
 import { type Stack, say, startStack } from './stack.ts';
 
 // The AgentCore image's content, exercised the way the container runs it: the bundle alone in an
@@ -216,4 +217,61 @@ describe('the agent bundle (the AgentCore image content)', () => {
     }
     expect(agent.stderr()).toBe('');
   });
+  it('runs on a CDP account (CDP SDK + AgentKit CdpEvmWalletProvider inside the bundle): the account resolves by name and signs a paid image', async () => {
+    // The local stand-in of the CDP API (test/fake-cdp-api.ts), reached through CDP_API_URL.
+    const cdp: FakeCdpApi = await startFakeCdpApi();
+    let cdpAgent: Started | undefined;
+    try {
+      cdpAgent = await startBundle(runDir, {
+        CDP_API_KEY_ID: cdp.credentials.apiKeyId,
+        CDP_API_KEY_SECRET: cdp.credentials.apiKeySecret,
+        CDP_WALLET_SECRET: cdp.credentials.walletSecret,
+        CDP_API_URL: cdp.url,
+        CDP_ACCOUNT_NAME: 'bundle-cdp',
+        RPC_URL: stack.devnet.rpcUrl,
+        GATEWAY_URL: stack.gatewayUrl,
+        SELLER_ADDRESS: stack.sellerAddress,
+        EXPLORER_URL: stack.explorerUrl,
+        DATA_DIR: join(runDir, 'data-cdp'),
+        CONSENT_MODE: 'confirm',
+      });
+      const running = cdpAgent;
+      const deadline = performance.now() + 30_000;
+      let ready: RegExpExecArray | null = null;
+      while (!ready && performance.now() < deadline) {
+        ready = /"event":"wallet_ready","wallet":"(0x[0-9a-fA-F]{40})","wallet_provider":"([^"]+)"/.exec(
+          running.stdout(),
+        );
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (!ready) throw new Error(`no wallet_ready: ${running.stderr() || running.stdout()}`);
+      const address = ready[1] as `0x${string}`;
+      expect(cdp.accounts.map((account) => [account.name, account.address])).toStrictEqual([
+        ['bundle-cdp', address],
+      ]);
+      expect(ready[2]).toBe('agentkit-cdp');
+
+      await stack.devnet.mintUsdc(address, parseUsdc('1'));
+      const sellerBefore = await stack.devnet.usdcBalance(stack.sellerAddress);
+      const ask = await say(running.url, 'bundle-cdp', 'Generate an image of a lighthouse in a storm');
+      expect(ask.text).toContain('This image will cost 0.04 USDC');
+      const paid = await say(running.url, 'bundle-cdp', 'yes');
+      expect(paid.status).toBe(200);
+      const [receipt, ...others] = paid.body.output.payments;
+      expect(others).toStrictEqual([]);
+      if (!receipt) throw new Error(`no receipt: ${paid.text}`);
+      const chainReceipt = await stack.devnet.publicClient.getTransactionReceipt({
+        hash: receipt.transaction_hash as `0x${string}`,
+      });
+      expect(chainReceipt.status).toBe('success');
+      expect(await stack.devnet.usdcBalance(address)).toBe(parseUsdc('1') - 40_000n);
+      expect(await stack.devnet.usdcBalance(stack.sellerAddress)).toBe(sellerBefore + 40_000n);
+      // The authorization was signed by the CDP API, not locally.
+      expect(cdp.calls.filter((call) => call.endsWith('/sign/typed-data'))).toHaveLength(1);
+      expect(running.stderr()).toBe('');
+    } finally {
+      cdpAgent?.child.kill();
+      await cdp.close();
+    }
+  }, 120_000);
 });
