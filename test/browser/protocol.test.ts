@@ -59,9 +59,13 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
   it("reads the wallet's 24-hour budget when the agent sends it", () => {
     const wallet = { address: '0x1', network: 'base-sepolia', budget_24h: '5', spent_24h: '0.08' };
     const frame = parseServerFrame(
-      JSON.stringify({ type: 'complete', response: { output: { message: { content: [] }, wallet } } }),
+      JSON.stringify({
+        type: 'complete',
+        response: { output: { message: { role: 'assistant', content: [{ text: 'Your wallet' }] }, wallet } },
+      }),
     );
-    expect(frame?.type === 'complete' ? frame.turn.wallet : undefined).toMatchObject({
+    if (frame?.type !== 'complete') throw new Error(`not a complete frame: ${JSON.stringify(frame)}`);
+    expect(frame.turn.wallet).toMatchObject({
       budget24h: '5',
       spent24h: '0.08',
     });
