@@ -483,6 +483,7 @@ describe('agent stack', () => {
     ]);
     expect(statements.flatMap((s) => s.actions).sort()).toStrictEqual([
       'bedrock-agentcore:CreateEvent',
+      'bedrock-agentcore:DeleteEvent',
       'bedrock-agentcore:ListEvents',
     ]);
     const secretReads = iamStatements(templates).filter((s) =>
