@@ -166,7 +166,12 @@ export class AgentStack extends Stack {
     // What packages/agent's AgentCore session memory and wallet call (cdk/test/iam-contract.test.ts):
     // append and list events; read the CDP secret's value. grantRead/grantWrite would add six
     // memory actions and DescribeSecret that nothing calls.
-    this.memory.grant(this.runtime.role, 'bedrock-agentcore:CreateEvent', 'bedrock-agentcore:ListEvents');
+    this.memory.grant(
+      this.runtime.role,
+      'bedrock-agentcore:CreateEvent',
+      'bedrock-agentcore:ListEvents',
+      'bedrock-agentcore:DeleteEvent',
+    );
     this.runtime.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadCdpCredentials',

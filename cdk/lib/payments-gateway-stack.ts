@@ -106,15 +106,8 @@ export class PaymentsGatewayStack extends Stack {
     });
 
     // What packages/gateway's DynamoDB payment store sends (cdk/test/iam-contract.test.ts records it):
-    // conditional single-item calls, and BatchWriteItem for saveSettled's two settled records.
-    this.paymentTable.grant(
-      this.gateway.role,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    );
+    // PutItem (conditional create/replace, unconditional put), conditional DeleteItem, consistent GetItem.
+    this.paymentTable.grant(this.gateway.role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     this.gateway.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'InvokeNovaCanvasOnly',

@@ -339,11 +339,9 @@ describe('payments gateway stack', () => {
       (s) => s.stack === STACKS.gateway && /^GatewayRole/.test(s.logicalId),
     );
     const byAction = Object.fromEntries(gateway.map((s) => [s.actions.join(','), s.resources]));
-    expect(
-      byAction[
-        'dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem,dynamodb:DeleteItem,dynamodb:BatchWriteItem'
-      ],
-    ).toStrictEqual([expect.stringMatching(/^<PaymentTable[0-9A-F]{8}\.Arn>$/)]);
+    expect(byAction['dynamodb:GetItem,dynamodb:PutItem,dynamodb:DeleteItem']).toStrictEqual([
+      expect.stringMatching(/^<PaymentTable[0-9A-F]{8}\.Arn>$/),
+    ]);
     expect(byAction['s3:PutObject,s3:GetObject']).toStrictEqual([
       expect.stringMatching(/^<ImagesBucket[0-9A-F]{8}\.Arn>\/images\/\*$/),
     ]);
@@ -485,6 +483,7 @@ describe('agent stack', () => {
     ]);
     expect(statements.flatMap((s) => s.actions).sort()).toStrictEqual([
       'bedrock-agentcore:CreateEvent',
+      'bedrock-agentcore:DeleteEvent',
       'bedrock-agentcore:ListEvents',
     ]);
     const secretReads = iamStatements(templates).filter((s) =>

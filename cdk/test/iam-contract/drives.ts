@@ -11,6 +11,7 @@ import { startAgent } from '../../../packages/agent/src/start-agent.ts';
 import type { AgentWallet } from '../../../packages/agent/src/wallet.ts';
 import { createDynamoDbPaymentStore } from '../../../packages/gateway/src/dynamodb-payment-store.ts';
 import { startLocalDynamo } from '../../../packages/gateway/src/local-dynamo.ts';
+import type { LedgerRecord } from '../../../packages/gateway/src/payment-store.ts';
 import { createS3ImageStore as createGatewayImageStore } from '../../../packages/gateway/src/s3-image-store.ts';
 import { createBedrockRuntimeClient } from '../../../packages/imaging/src/bedrock-client.ts';
 import { ClaudeVisionAnalyzer } from '../../../packages/imaging/src/claude-vision-analyzer.ts';
@@ -104,27 +105,32 @@ export const drivePaymentStore: Drive = async (context, app) => {
   const { recorded } = await localDynamo(context, table, 'pk');
   const store = createDynamoDbPaymentStore({ client: recorded(), tableName: table });
   const now = Date.now();
-  const reserve = {
+  const record: LedgerRecord = {
+    key: 'purchase:request-1',
+    kind: 'purchase',
+    state: 'pending',
+    version: 1,
+    holder: 'holder-1',
     requestId: 'r-1',
     fingerprint: 'f-1',
     leaseUntil: now + 60_000,
     expiresAt: now + 3_600_000,
-    now,
+    createdAt: now,
   };
-  const first = await store.reserve({ key: 'auth-1', ...reserve });
-  if (!first.reserved) throw new Error('drive: first reservation refused');
-  // A second holder of the same authorization: the conditional put fails and the store reads it.
-  await store.reserve({ key: 'auth-1', ...reserve, requestId: 'r-2' });
-  const guard = {
-    key: 'auth-1',
-    requestId: 'r-1',
-    state: 'pending' as const,
-    leaseUntil: reserve.leaseUntil,
-  };
-  const settling = await store.transition(guard, { state: 'settling', leaseUntil: now + 120_000 });
-  if (!settling) throw new Error('drive: transition refused');
-  await store.saveSettled({
-    authorization: settling,
+  const first = await store.create(record, now);
+  if (!first.created) throw new Error('drive: first create refused');
+  // A second holder of the same key: the conditional put fails and the store reads what holds it.
+  if ((await store.create({ ...record, holder: 'holder-2' }, now)).created)
+    throw new Error('drive: a second create of a live key succeeded');
+  const settling = { ...record, state: 'settling' as const, version: 2, leaseUntil: now + 120_000 };
+  if (!(await store.replace(settling, 1)).replaced) throw new Error('drive: replace refused');
+  // A stale version: the condition fails.
+  if ((await store.replace({ ...settling, version: 2 }, 1)).replaced)
+    throw new Error('drive: a stale replace succeeded');
+  await store.put({
+    ...settling,
+    state: 'settled',
+    version: 3,
     receipt: {
       transaction: `0x${'ab'.repeat(32)}`,
       payer: `0x${'11'.repeat(20)}`,
@@ -134,20 +140,12 @@ export const drivePaymentStore: Drive = async (context, app) => {
       mimeType: 'image/png',
       settledAt: now,
     },
-    requestKey: 'request-1',
-    requestExpiresAt: now + 3_600_000,
-    now,
   });
-  await store.get('request-1', now);
-  const other = await store.reserve({ key: 'auth-2', ...reserve });
-  if (other.reserved) {
-    await store.release({
-      key: 'auth-2',
-      requestId: 'r-1',
-      state: 'pending',
-      leaseUntil: reserve.leaseUntil,
-    });
-  }
+  if ((await store.get(record.key, now)) === undefined) throw new Error('drive: the settled record is gone');
+  const other = { ...record, key: 'purchase:request-2' };
+  await store.create(other, now);
+  if ((await store.remove(other.key, 7)) !== false) throw new Error('drive: a stale remove succeeded');
+  if (!(await store.remove(other.key, 1))) throw new Error('drive: remove refused');
 };
 
 /** packages/gateway's S3 image store: put, get, get of a missing image (the takeover path), presign (s3rver). */
@@ -351,7 +349,7 @@ export const driveAgentRuntime: Drive = async (context, app) => {
 };
 
 /** packages/imaging's Claude vision analyzer as the agent builds it (createImageAnalyzer, bedrock). */
-export const driveImageAnalyzer: Drive = async (context) => {
+export const driveImageAnalyzer: Drive = async (context, app) => {
   const fake = await startFakeBedrock();
   context.defer(() => fake.stop());
   fake.reply(() =>
@@ -374,7 +372,12 @@ export const driveImageAnalyzer: Drive = async (context) => {
     context.sink,
   );
   // The reply carries no assessment; the call (what IAM sees) is made either way.
-  await new ClaudeVisionAnalyzer({ client }).analyze({ png, prompt: 'a lighthouse' }).catch(() => undefined);
+  await new ClaudeVisionAnalyzer({
+    client,
+    modelId: context.environment(app.agent.runtime).BEDROCK_MODEL_ID ?? '',
+  })
+    .analyze({ png, prompt: 'a lighthouse' })
+    .catch(() => undefined);
 };
 
 /** Runs `body` with the SDK's service endpoint for Secrets Manager (and dummy keys) in process.env. */
