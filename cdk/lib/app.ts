@@ -78,7 +78,12 @@ export function buildAgenticPaymentsApp(options: BuildAppOptions = {}): AgenticP
   const realtime = new RealtimeStack(app, `${prefix}-Realtime`, {
     env,
     config,
-    entries: { connect: entries.connect, disconnect: entries.disconnect, default: entries.default },
+    entries: {
+      connect: entries.connect,
+      disconnect: entries.disconnect,
+      default: entries.default,
+      worker: entries.worker,
+    },
     agentRuntimeArn: agent.runtime.agentRuntimeArn,
     description: 'WebSocket chat API, connections table, images bucket',
   });

@@ -13,6 +13,7 @@ export const ENTRIES = {
   connect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/connect.ts'),
   disconnect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/disconnect.ts'),
   default: resolve(REPO_ROOT, 'packages/realtime/src/handlers/default.ts'),
+  worker: resolve(REPO_ROOT, 'packages/realtime/src/handlers/turn-worker.ts'),
   agentBundler: resolve(REPO_ROOT, 'packages/agent/build/main.ts'),
   frontendDir: resolve(REPO_ROOT, 'frontend'),
 } as const;

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -12,7 +11,6 @@ import { apiAccessLog } from './api-access-log.ts';
 import type { AppConfig } from './config.ts';
 import { nagGetAtt, nagPseudo, nagRef } from './nag.ts';
 import { NodeLambda } from './node-lambda.ts';
-import { REPO_ROOT } from './paths.ts';
 import { SecureBucket } from './secure-bucket.ts';
 
 export interface RealtimeStackProps extends StackProps {
@@ -21,10 +19,10 @@ export interface RealtimeStackProps extends StackProps {
     readonly connect: string;
     readonly disconnect: string;
     readonly default: string;
-    /** The turn worker's entry; defaults to packages/realtime/src/handlers/turn-worker.ts. */
-    readonly worker?: string;
+    /** The turn worker's entry (packages/realtime/src/handlers/turn-worker.ts). */
+    readonly worker: string;
   };
-  /** The AgentCore runtime the $default handler invokes. */
+  /** The AgentCore runtime the turn worker invokes. */
   readonly agentRuntimeArn: string;
 }
 
@@ -33,8 +31,6 @@ export const CONNECTIONS_TABLE_KEYS = { partitionKey: 'connectionId', ttl: 'ttl'
 /** Images are uploaded under this prefix (then `<session>/`), the only prefix the handler may touch. */
 export const IMAGES_PREFIX = 'sessions/';
 export const WEBSOCKET_STAGE = 'prod';
-/** The turn worker's entry (packages/realtime), beside the route handlers. */
-export const TURN_WORKER_ENTRY = resolve(REPO_ROOT, 'packages/realtime/src/handlers/turn-worker.ts');
 /**
  * A turn with a paid image (estimate, 402, sign, verify, generate, settle) with Claude and Nova
  * Canvas takes 30-60 s, beyond API Gateway's 29 s integration timeout: the worker that runs it is
@@ -97,7 +93,7 @@ export class RealtimeStack extends Stack {
     });
     const worker = new NodeLambda(this, 'TurnWorker', {
       ...common,
-      entry: props.entries.worker ?? TURN_WORKER_ENTRY,
+      entry: props.entries.worker,
       description:
         'Chat turn worker (invoked asynchronously by $default): one turn through the AgentCore runtime',
       memorySize: 512,

@@ -106,7 +106,15 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
         agentImageUri: IMAGE_URI,
         sellerAddress: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
       },
-      { entries: { gateway: FIXTURE, connect: FIXTURE, disconnect: FIXTURE, default: FIXTURE } },
+      {
+        entries: {
+          gateway: FIXTURE,
+          connect: FIXTURE,
+          disconnect: FIXTURE,
+          default: FIXTURE,
+          worker: FIXTURE,
+        },
+      },
     );
     templates = synth.templates;
   });

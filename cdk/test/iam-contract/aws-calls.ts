@@ -296,6 +296,14 @@ export function requirementsOf(call: AwsCall): Requirement[] {
         `arn:aws:execute-api:${region}:${CONTRACT_ACCOUNT}:${apiId}/${stage}/${method}/@connections/${String(input.ConnectionId)}`,
       );
     }
+    case 'LambdaClient': {
+      // Invoke is authorized as lambda:InvokeFunction on the function (a name, or a full ARN).
+      const name = String(input.FunctionName);
+      const resource = name.startsWith('arn:')
+        ? name
+        : `arn:aws:lambda:${region}:${CONTRACT_ACCOUNT}:function:${name}`;
+      return single(`lambda:${operation === 'Invoke' ? 'InvokeFunction' : operation}`, resource);
+    }
     default:
       throw new Error(
         `iam contract: no IAM mapping for ${call.client} ${operation}; add it to requirementsOf`,

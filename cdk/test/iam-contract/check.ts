@@ -5,7 +5,7 @@ import { type CfnElement, CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { CfnTemplate, Json, Synthesized } from '../support.ts';
 import { type AwsCall, type Requirement, requirementsOf } from './aws-calls.ts';
-import { type ContractEntry, IAM_CONTRACT, PLATFORM_ACTIONS } from './contract.ts';
+import { type ContractEntry, IAM_CONTRACT, LIBRARY_ROLES, PLATFORM_ACTIONS } from './contract.ts';
 import type { DriveContext } from './drives.ts';
 import { iamGlob, type ResolvedStatement, roleStatements, standInWorld, statementAllows } from './policy.ts';
 
@@ -117,10 +117,19 @@ export async function runContract(
     rmSync(scratch, { recursive: true, force: true });
   }
 
+  const libraryRoles = new Set(
+    LIBRARY_ROLES.flatMap(({ role }) => {
+      const found = role(built);
+      if (found === undefined) return [];
+      const at = locate(cfnOf(found, ['AWS::IAM::Role']));
+      return [`${at.stack}/${at.logicalId}`];
+    }),
+  );
   const reports: RoleReport[] = [];
   for (const [stack, template] of Object.entries(templates)) {
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       if ((resource as Json).Type !== 'AWS::IAM::Role') continue;
+      if (libraryRoles.has(`${stack}/${logicalId}`)) continue;
       const statements = roleStatements(templates, world, stack, logicalId);
       const group = byRole.get(`${stack}/${logicalId}`);
       const report = compare(`${stack}/${logicalId}`, statements, group);

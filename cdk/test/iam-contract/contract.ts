@@ -5,8 +5,8 @@ import {
   type Drive,
   driveAgentCdpSecret,
   driveAgentRuntime,
-  driveAgentTurn,
   driveConnect,
+  driveDefaultRoute,
   driveDisconnect,
   driveFacilitatorSecret,
   driveGatewayCdpSecret,
@@ -14,6 +14,8 @@ import {
   driveImageAnalyzer,
   driveNovaCanvas,
   drivePaymentStore,
+  driveTurnWorker,
+  driveWalletBudget,
 } from './drives.ts';
 
 /**
@@ -53,7 +55,16 @@ export const IAM_CONTRACT: readonly ContractEntry[] = [
     role: lambdaRole('realtime', 'Disconnect'),
     drive: driveDisconnect,
   },
-  { adapter: 'realtime $default handler', role: lambdaRole('realtime', 'AgentTurn'), drive: driveAgentTurn },
+  {
+    adapter: 'realtime $default handler (accepts a turn)',
+    role: lambdaRole('realtime', 'DefaultRoute'),
+    drive: driveDefaultRoute,
+  },
+  {
+    adapter: 'realtime turn worker (runs a turn)',
+    role: lambdaRole('realtime', 'TurnWorker'),
+    drive: driveTurnWorker,
+  },
   {
     adapter: 'agent runtime turn (Bedrock model, AgentCore memory)',
     role: agentRuntime,
@@ -61,10 +72,26 @@ export const IAM_CONTRACT: readonly ContractEntry[] = [
   },
   { adapter: 'imaging/claude-vision-analyzer (agent)', role: agentRuntime, drive: driveImageAnalyzer },
   { adapter: 'agent CDP credentials secret', role: agentRuntime, drive: driveAgentCdpSecret },
+  { adapter: 'agent/dynamodb-wallet-budget-store', role: agentRuntime, drive: driveWalletBudget },
   {
     adapter: 'cdk/lambda/facilitator-handler (ownFacilitator)',
     role: lambdaRole('facilitator', 'Facilitator'),
     drive: driveFacilitatorSecret,
+  },
+];
+
+/**
+ * Roles that run aws-cdk-lib's own code, not ours: their grants are the construct's, sized by the
+ * library (cdk-nag acknowledgements name each wildcard). Each with the reason; the contract skips them.
+ */
+export const LIBRARY_ROLES: readonly {
+  readonly role: (app: AgenticPaymentsApp) => iam.IRole | undefined;
+  readonly reason: string;
+}[] = [
+  {
+    role: (app) => app.frontend.node.tryFindChild('ChatDeploymentRole') as iam.IRole | undefined,
+    reason:
+      "BucketDeployment's handler (aws-cdk-lib): copies the chat build from the CDK assets bucket to the site bucket and invalidates the distribution",
   },
 ];
 

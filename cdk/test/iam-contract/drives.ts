@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { AgentCoreSessionMemory } from '../../../packages/agent/src/agentcore-session-memory.ts';
+import { createDynamoDbWalletBudgetStore } from '../../../packages/agent/src/dynamodb-wallet-budget-store.ts';
 import { startAgent } from '../../../packages/agent/src/start-agent.ts';
 import type { AgentWallet } from '../../../packages/agent/src/wallet.ts';
+import { WalletBudget, walletBudgetKey } from '../../../packages/agent/src/wallet-budget.ts';
 import { createDynamoDbPaymentStore } from '../../../packages/gateway/src/dynamodb-payment-store.ts';
 import { startLocalDynamo } from '../../../packages/gateway/src/local-dynamo.ts';
 import type { LedgerRecord } from '../../../packages/gateway/src/payment-store.ts';
@@ -22,11 +25,15 @@ import { jsonReply, startFakeBedrock } from '../../../packages/imaging/test/fake
 import { createAgentCoreInvoker } from '../../../packages/realtime/src/adapters/agentcore-agent-invoker.ts';
 import { createApiGatewayMessenger } from '../../../packages/realtime/src/adapters/api-gateway-messenger.ts';
 import { createDynamoConnectionStore } from '../../../packages/realtime/src/adapters/dynamodb-connection-store.ts';
+import { createDynamoTurnRegistry } from '../../../packages/realtime/src/adapters/dynamodb-turn-registry.ts';
+import { createLambdaTurnDispatcher } from '../../../packages/realtime/src/adapters/lambda-turn-dispatcher.ts';
 import { createS3ImageStore as createSessionImageStore } from '../../../packages/realtime/src/adapters/s3-image-store.ts';
 import { createConnectHandler } from '../../../packages/realtime/src/connect-handler.ts';
 import { createDefaultHandler } from '../../../packages/realtime/src/default-handler.ts';
 import { createDisconnectHandler } from '../../../packages/realtime/src/disconnect-handler.ts';
 import { LOCAL_CREDENTIALS, startLocalS3 } from '../../../packages/realtime/src/local/local-engines.ts';
+import { startLocalLambda } from '../../../packages/realtime/src/local/local-lambda.ts';
+import { createTurnWorker } from '../../../packages/realtime/src/turn-worker.ts';
 import {
   buildConnectEvent,
   buildDisconnectEvent,
@@ -185,15 +192,7 @@ export const driveNovaCanvas: Drive = async (context) => {
 };
 
 async function connectionsTable(context: DriveContext, app: Parameters<Drive>[1]) {
-  const table = context.ref(app.realtime.connectionsTable);
-  const dynamo = await localDynamo(context, table, 'connectionId');
-  const store = (client: DynamoDBClient) =>
-    createDynamoConnectionStore({
-      client: DynamoDBDocumentClient.from(client),
-      tableName: table,
-      clock: { now: Date.now },
-    });
-  return { recorded: () => store(dynamo.recorded()), unrecorded: () => store(dynamo.unrecorded()) };
+  return (await realtimeTable(context, app)).connections;
 }
 
 /** packages/realtime's `$connect` handler with its DynamoDB connection store (dynalite). */
@@ -217,33 +216,142 @@ export const driveDisconnect: Drive = async (context, app) => {
   );
 };
 
-/**
- * packages/realtime's `$default` handler with every cloud adapter: connection store (dynalite),
- * session image store (s3rver), AgentCore invoker (stand-in runtime) and the API Gateway messenger
- * (stand-in management API, reached through the recording request handler so the messenger builds
- * its client exactly as in Lambda, from the event's domain name and stage).
- */
-export const driveAgentTurn: Drive = async (context, app) => {
+/** The realtime table as both realtime routes use it: connection records and `turn#<session>` records. */
+async function realtimeTable(context: DriveContext, app: Parameters<Drive>[1]) {
+  const table = context.ref(app.realtime.connectionsTable);
+  const dynamo = await localDynamo(context, table, 'connectionId');
+  const documents = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client);
+  const connections = (client: DynamoDBClient) =>
+    createDynamoConnectionStore({ client: documents(client), tableName: table, clock: { now: Date.now } });
+  const turns = (client: DynamoDBClient) =>
+    createDynamoTurnRegistry({ client: documents(client), tableName: table, leaseSeconds: 900 });
+  return {
+    connections: {
+      recorded: () => connections(dynamo.recorded()),
+      unrecorded: () => connections(dynamo.unrecorded()),
+    },
+    turns: { recorded: () => turns(dynamo.recorded()), unrecorded: () => turns(dynamo.unrecorded()) },
+  };
+}
+
+/** A registered connection, as `$connect` writes it (that call belongs to the $connect role: unrecorded). */
+async function registeredConnection(
+  context: DriveContext,
+  app: Parameters<Drive>[1],
+  connections: ReturnType<typeof createDynamoConnectionStore>,
+) {
   const apiId = context.ref(app.realtime.api);
-  const connections = await connectionsTable(context, app);
-  const connectionId = 'Vv0bJdQxoAMCKzQ=';
-  const domainName = `${apiId}.execute-api.${context.region}.amazonaws.com`;
-  // Registered as $connect does it; that call belongs to the $connect role, so it is not recorded.
-  await connections.unrecorded().put({
-    connectionId,
-    connectedAt: Date.now(),
-    ttl: Math.floor(Date.now() / 1000) + 3600,
-    domainName,
+  const target = {
+    connectionId: 'Vv0bJdQxoAMCKzQ=',
+    domainName: `${apiId}.execute-api.${context.region}.amazonaws.com`,
     stage: 'prod',
-  });
-  const bucket = context.ref(app.realtime.images.bucket);
-  const agentCore = await startFakeAgentCore(() => agentReply({ session_id: 'contract-session' }));
-  context.defer(() => agentCore.stop());
+  };
+  await connections.put({ ...target, connectedAt: Date.now(), ttl: Math.floor(Date.now() / 1000) + 3600 });
+  return { apiId, target };
+}
+
+/**
+ * The API Gateway messenger as the Lambdas build it (endpoint from the event's domain name and
+ * stage), its requests sent to the stand-in management API by the recording request handler.
+ */
+async function recordedMessenger(context: DriveContext) {
   const management = await startFakeManagementApi();
   context.defer(() => management.stop());
-  const environment = context.environment(app.realtime.node.findChild('AgentTurn'));
-  const handler = createDefaultHandler({
-    connections: connections.recorded(),
+  return createApiGatewayMessenger({
+    clientConfig: {
+      region: context.region,
+      ...SDK_LOCAL,
+      requestHandler: recordingRequestHandler({
+        target: management.url,
+        region: context.region,
+        forward: new NodeHttpHandler(),
+        sink: context.sink,
+      }) as never,
+    },
+  });
+}
+
+/**
+ * packages/realtime's `$default` handler with every cloud adapter, from the function's synthesized
+ * environment: connection check and conditional turn record (dynalite), the asynchronous Invoke of
+ * the turn worker (the local Lambda Invoke stand-in), `processing` through the Management API. A
+ * second message of the same session is refused by the record; a turn whose worker cannot be started
+ * releases its record (DeleteItem).
+ */
+export const driveDefaultRoute: Drive = async (context, app) => {
+  const table = await realtimeTable(context, app);
+  const { apiId, target } = await registeredConnection(context, app, table.connections.unrecorded());
+  const environment = context.environment(app.realtime.node.findChild('DefaultRoute'));
+  const workerName = environment.TURN_WORKER_FUNCTION ?? '';
+  const queued: unknown[] = [];
+  const lambda = await startLocalLambda({
+    functions: { [workerName]: async (event) => void queued.push(event) },
+  });
+  context.defer(() => lambda.stop());
+  // A Lambda endpoint where the worker is not (yet) deployed: Invoke answers ResourceNotFound.
+  const lambdaWithoutWorker = await startLocalLambda({ functions: {} });
+  context.defer(() => lambdaWithoutWorker.stop());
+  const messenger = await recordedMessenger(context);
+  const handlerFor = (endpoint: string) =>
+    createDefaultHandler({
+      connections: table.connections.recorded(),
+      turns: table.turns.recorded(),
+      dispatcher: createLambdaTurnDispatcher({
+        client: recordCalls(
+          new LambdaClient({ region: context.region, endpoint, ...SDK_LOCAL }),
+          context.sink,
+        ),
+        functionName: workerName,
+      }),
+      messenger,
+      clock: { now: Date.now },
+      logger: silent,
+      newTurnId: randomUUID,
+      settings: { maxFrameBytes: 32_768 },
+    });
+  const message = (sessionId: string) =>
+    buildMessageEvent(JSON.stringify({ input: { prompt: 'an image please' }, session_id: sessionId }), {
+      context: { ...target, apiId },
+    });
+  const accepted = await handlerFor(lambda.endpoint)(message('contract-session'));
+  if (accepted.body !== 'accepted') throw new Error(`drive: $default answered ${accepted.body}`);
+  const busy = await handlerFor(lambda.endpoint)(message('contract-session'));
+  if (busy.body !== 'turn_in_progress') throw new Error(`drive: a second turn answered ${busy.body}`);
+  const unstarted = await handlerFor(lambdaWithoutWorker.endpoint)(message('contract-session-2'));
+  if (unstarted.body !== 'agent_unavailable')
+    throw new Error(`drive: a turn whose worker is missing answered ${unstarted.body}`);
+  if (queued.length !== 1) throw new Error(`drive: the worker got ${queued.length} turns, not 1`);
+};
+
+/**
+ * packages/realtime's turn worker with every cloud adapter, from its synthesized environment: the
+ * conditional start and the release of the turn record (dynalite), InvokeAgentRuntime on the runtime
+ * ARN and qualifier of its environment (stand-in runtime), images to the session bucket and presigned
+ * (s3rver), frames through the Management API. The turn was accepted as `$default` accepts it.
+ */
+export const driveTurnWorker: Drive = async (context, app) => {
+  const table = await realtimeTable(context, app);
+  const { target } = await registeredConnection(context, app, table.connections.unrecorded());
+  const turnId = randomUUID();
+  const sessionId = 'contract-session';
+  // `$default`'s write, on its own role: unrecorded.
+  if (
+    !(await table.turns
+      .unrecorded()
+      .begin({ sessionId, turnId, connectionId: target.connectionId, nowMs: Date.now() }))
+  )
+    throw new Error('drive: the turn record was not written');
+  const environment = context.environment(app.realtime.node.findChild('TurnWorker'));
+  const bucket = context.ref(app.realtime.images.bucket);
+  if (environment.IMAGES_BUCKET !== bucket) throw new Error('drive: the worker names another bucket');
+  // The agent's reply carries one image (a data URL), which the worker moves to the bucket.
+  const agentCore = await startFakeAgentCore(() => {
+    const reply = agentReply();
+    return { ...reply, output: { ...reply.output, session_id: sessionId } };
+  });
+  context.defer(() => agentCore.stop());
+  const worker = createTurnWorker({
+    turns: table.turns.recorded(),
     agent: createAgentCoreInvoker({
       client: recordCalls(
         new BedrockAgentCoreClient({ region: context.region, endpoint: agentCore.url, ...SDK_LOCAL }),
@@ -253,31 +361,20 @@ export const driveAgentTurn: Drive = async (context, app) => {
       qualifier: environment.AGENT_RUNTIME_QUALIFIER,
     }),
     images: createSessionImageStore({ client: await localS3(context, bucket), bucket, urlTtlSeconds: 3600 }),
-    messenger: createApiGatewayMessenger({
-      clientConfig: {
-        region: context.region,
-        ...SDK_LOCAL,
-        requestHandler: recordingRequestHandler({
-          target: management.url,
-          region: context.region,
-          forward: new NodeHttpHandler(),
-          sink: context.sink,
-        }) as never,
-      },
-    }),
+    messenger: await recordedMessenger(context),
     clock: { now: Date.now },
     logger: silent,
-    settings: { maxFrameBytes: 32_768, progressIntervalMs: 60_000, agentTimeoutMs: 10_000 },
+    settings: { progressIntervalMs: 60_000, agentTimeoutMs: 10_000 },
   });
-  const event = buildMessageEvent(
-    JSON.stringify({ input: { prompt: 'an image please' }, session_id: 'contract-session' }),
-    {
-      context: { connectionId, domainName, stage: 'prod', apiId },
-    },
-  );
-  const result = await handler(event);
-  if (result.statusCode !== 200)
-    throw new Error(`drive: $default answered ${result.statusCode}: ${result.body}`);
+  const { outcome } = await worker({
+    kind: 'agent_turn',
+    turnId,
+    sessionId,
+    prompt: 'an image please',
+    connection: target,
+    acceptedAt: Date.now(),
+  });
+  if (outcome !== 'completed') throw new Error(`drive: the turn worker ended ${outcome}`);
 };
 
 const STAND_IN_SELLER = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
@@ -312,16 +409,25 @@ export const driveAgentRuntime: Drive = async (context, app) => {
   context.defer(() => converse.stop());
   const agentCore = await startFakeAgentCore(() => ({}));
   context.defer(() => agentCore.stop());
+  const memoryCalls: string[] = [];
+  const memorySink: CallSink = (call) => {
+    memoryCalls.push(call.operation);
+    context.sink(call);
+  };
+  // The wallet-wide budget as start-agent builds it for WALLET_BUDGET_TABLE, on a local table.
+  const budgetTable = env.WALLET_BUDGET_TABLE ?? '';
+  const budgetDynamo = await localDynamo(context, budgetTable, 'pk');
   const agent = await startAgent({
     env,
     port: 0,
     host: '127.0.0.1',
     agentWallet: testWallet,
+    budgetStore: createDynamoDbWalletBudgetStore({ client: budgetDynamo.recorded(), tableName: budgetTable }),
     // As start-agent.ts builds it for MEMORY_ID, with a client pointed at the stand-in.
     sessionMemory: new AgentCoreSessionMemory({
       client: recordCalls(
         new BedrockAgentCoreClient({ region, endpoint: agentCore.url, ...SDK_LOCAL }),
-        context.sink,
+        memorySink,
       ),
       memoryId: env.MEMORY_ID ?? '',
     }),
@@ -339,13 +445,41 @@ export const driveAgentRuntime: Drive = async (context, app) => {
     },
   });
   context.defer(() => agent.stop());
-  const response = await fetch(`${agent.url}/invocations`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ input: { prompt: 'Hello' }, session_id: `contract-session-${randomUUID()}` }),
+  // Two turns of one session: the second save replaces the first snapshot (CreateEvent, DeleteEvent).
+  const sessionId = `contract-session-${randomUUID()}`;
+  for (const prompt of ['Hello', 'What can you do?']) {
+    const response = await fetch(`${agent.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { prompt }, session_id: sessionId }),
+    });
+    if (response.status !== 200)
+      throw new Error(`drive: agent turn answered ${response.status}: ${await response.text()}`);
+  }
+  if (!memoryCalls.includes('DeleteEvent'))
+    throw new Error(`drive: the memory calls were ${memoryCalls.join(', ')}, with no DeleteEvent`);
+};
+
+/**
+ * packages/agent's DynamoDB wallet-budget store under WalletBudget, as start-agent builds it from
+ * WALLET_BUDGET_TABLE: reserves (two at once, so one conditional put loses and retries), settle,
+ * release, status (dynalite).
+ */
+export const driveWalletBudget: Drive = async (context, app) => {
+  const table = agentEnvironment(context, app).WALLET_BUDGET_TABLE ?? '';
+  if (table !== context.ref(app.agent.walletBudgetTable))
+    throw new Error('drive: the runtime names another wallet-budget table');
+  const { recorded } = await localDynamo(context, table, 'pk');
+  const budget = new WalletBudget(createDynamoDbWalletBudgetStore({ client: recorded(), tableName: table }), {
+    walletKey: walletBudgetKey('eip155:84532', testWallet.address),
+    cap: 100_000n,
   });
-  if (response.status !== 200)
-    throw new Error(`drive: agent turn answered ${response.status}: ${await response.text()}`);
+  const [first, second] = await Promise.all([budget.reserve('n-1', 40_000n), budget.reserve('n-2', 40_000n)]);
+  if (!first.ok || !second.ok) throw new Error('drive: a reservation within the cap was refused');
+  if ((await budget.reserve('n-3', 40_000n)).ok) throw new Error('drive: a reservation over the cap passed');
+  await budget.settle('n-1');
+  await budget.release('n-2');
+  if ((await budget.status()).spent !== 40_000n) throw new Error('drive: the budget lost an update');
 };
 
 /** packages/imaging's Claude vision analyzer as the agent builds it (createImageAnalyzer, bedrock). */

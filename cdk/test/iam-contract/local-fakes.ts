@@ -45,6 +45,7 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
  */
 export function startFakeAgentCore(reply: () => unknown): Promise<LocalFake> {
   const events: Record<string, unknown>[] = [];
+  let created = 0;
   return serve((req, body, res) => {
     const path = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
     if (/^\/runtimes\/.+\/invocations$/.test(path)) {
@@ -54,9 +55,20 @@ export function startFakeAgentCore(reply: () => unknown): Promise<LocalFake> {
     const create = /^\/memories\/([^/]+)\/events$/.exec(path);
     if (create) {
       const input = JSON.parse(body) as Record<string, unknown>;
-      const event = { ...input, memoryId: create[1], eventId: `e-${events.length}` };
+      const event = { ...input, memoryId: create[1], eventId: `e-${++created}` };
       events.push(event);
       json(res, 201, { event });
+      return true;
+    }
+    const remove = /^\/memories\/([^/]+)\/actor\/([^/]+)\/sessions\/([^/]+)\/events\/([^/]+)$/.exec(path);
+    if (remove && req.method === 'DELETE') {
+      const at = events.findIndex((e) => e.memoryId === remove[1] && e.eventId === remove[4]);
+      if (at < 0) {
+        json(res, 404, { message: 'Event not found' });
+      } else {
+        events.splice(at, 1);
+        json(res, 200, { eventId: remove[4] });
+      }
       return true;
     }
     const list = /^\/memories\/([^/]+)\/actor\/([^/]+)\/sessions\/([^/]+)$/.exec(path);

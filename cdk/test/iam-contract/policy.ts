@@ -62,8 +62,10 @@ export function standInWorld(templates: Record<string, CfnTemplate>): StandInWor
         return `${logicalId}-a1b2c3d4e5`;
       case 'AWS::BedrockAgentCore::Runtime.AgentRuntimeArn':
         return `arn:aws:bedrock-agentcore:${REGION}:${CONTRACT_ACCOUNT}:runtime/${logicalId}-a1b2c3d4e5`;
+      case 'AWS::Lambda::Function.Arn':
+        return `arn:aws:lambda:${REGION}:${CONTRACT_ACCOUNT}:function:${name}`;
       default:
-        // Log groups, roles, functions: platform resources the contract does not compare.
+        // Log groups, roles: platform resources the contract does not compare.
         return `arn:aws:unresolved:${REGION}:${CONTRACT_ACCOUNT}:${name}/${attribute}`;
     }
   };
