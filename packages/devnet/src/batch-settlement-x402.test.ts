@@ -335,6 +335,9 @@ describe('official batch-settlement client + facilitator on our devnet contracts
       requirements,
     );
     expect(settled).toMatchObject({ success: true, amount: '60000' });
+    const settleReceipt = await devnet.publicClient.getTransactionReceipt({
+      hash: settled.transaction as Hex,
+    });
     expect(await devnet.usdcBalance(sellerAddress)).toBe(sellerBefore + 60_000n); // exactly what was charged
 
     // 5. Alice ends the session: the official client's refund, through the seller, to the facilitator.
@@ -349,6 +352,13 @@ describe('official batch-settlement client + facilitator on our devnet contracts
       args: [aliceId as Hex],
     });
     expect(refundNonce).toBe(1n);
+    const refundReceipt = await devnet.publicClient.getTransactionReceipt({
+      hash: refund.transaction as Hex,
+    });
+    expect(refundReceipt.status).toBe('success');
+    console.log(
+      `official stack gas used: deposit ${depositReceipt.gasUsed}, claim (2 channels) ${claimReceipt.gasUsed}, settle ${settleReceipt.gasUsed}, refund (claim no-op + refundWithSignature multicall) ${refundReceipt.gasUsed}`,
+    );
     // Bob's channel is untouched: 30,000 unclaimed stays his to spend or refund.
     expect(await channelOnChain(bobId)).toStrictEqual({ balance: 50_000n, totalClaimed: 20_000n });
   });
