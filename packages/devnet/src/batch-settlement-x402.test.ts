@@ -32,7 +32,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevnetAccount } from './accounts.ts';
 import { batchSettlementAbi } from './artifacts/batchSettlement.ts';
 import { devnetChain } from './chain.ts';
-import type { ChannelConfig } from './channels.ts';
+import { type ChannelConfig, openDevnetChannel } from './channels.ts';
 import { BATCH_SETTLEMENT_ADDRESS, DEVNET_NETWORK, USDC_ADDRESS } from './constants.ts';
 import { type Devnet, startDevnet } from './start-devnet.ts';
 
@@ -399,5 +399,21 @@ describe('official batch-settlement client + facilitator on our devnet contracts
       isValid: false,
       invalidReason: 'invalid_batch_settlement_evm_voucher_signature',
     });
+  });
+
+  it('picks up a channel opened with openDevnetChannel: the first request is a voucher, no deposit', async () => {
+    const [dave] = await devnet.fundPayers(1, 100_000n);
+    if (!dave) throw new Error('no payer');
+    const { channelId } = await openDevnetChannel(devnet, {
+      payer: dave,
+      receiverAuthorizer: authorizer.address,
+      amount: 100_000n,
+    });
+    const settlementsBefore = seller.settlements.length;
+    seller.nextCharge.push(PRICE);
+    expect((await officialClient(dave).fetch(seller.url, { method: 'POST' })).status).toBe(200);
+    expect(seller.settlements).toHaveLength(settlementsBefore); // no deposit transaction
+    expect(seller.channels.get(channelId.toLowerCase())).toMatchObject({ charged: PRICE, signedMax: PRICE });
+    expect(await devnet.usdcBalance(dave.address)).toBe(0n);
   });
 });
