@@ -1,21 +1,21 @@
-import { batchSettlementAbi, type DevnetAccount } from '@agentic-payments/devnet';
-import { x402Client } from '@x402/core/client';
-import { HTTPFacilitatorClient } from '@x402/core/http';
-import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
-import { BATCH_SETTLEMENT_ADDRESS, toClientEvmSigner } from '@x402/evm';
-import {
-  BatchSettlementEvmScheme as BatchSettlementClientScheme,
-  computeChannelId,
-  InMemoryClientChannelStorage,
-  updateChannelFromSettle,
-} from '@x402/evm/batch-settlement/client';
+import { BATCH_SETTLEMENT_ADDRESS } from '@x402/evm';
+import { computeChannelId, updateChannelFromSettle } from '@x402/evm/batch-settlement/client';
 import {
   BatchSettlementEvmScheme as BatchSettlementServerScheme,
   InMemoryChannelStorage,
 } from '@x402/evm/batch-settlement/server';
-import type { Address, Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bodyOf,
+  channelState,
+  facilitatorClient,
+  NETWORK,
+  officialClient,
+  PRICE,
+  requirementsFor,
+  TOKEN,
+} from './batch-devnet-helpers.ts';
 import { type FacilitatorFixture, freshSeller, postJson, startFixture } from './devnet-helpers.ts';
 
 /**
@@ -26,9 +26,6 @@ import { type FacilitatorFixture, freshSeller, postJson, startFixture } from './
  * them as the channels' receiver authorizer.
  */
 
-const NETWORK = 'eip155:84532';
-const PRICE = 40_000n;
-const TOKEN = 'gateway-token-0123456789';
 /** What the server charged per request (dynamic pricing: at most the price). */
 const CHARGES = [40_000n, 25_000n, 40_000n, 10_000n];
 const CHARGED = CHARGES.reduce((sum, charge) => sum + charge, 0n);
@@ -51,68 +48,6 @@ afterAll(async () => {
 
 const verify = (body: unknown) => postJson(`${fx.facilitator.url}/verify`, body);
 const settle = (body: unknown) => postJson(`${fx.facilitator.url}/settle`, body);
-const bodyOf = (paymentPayload: PaymentPayload) => ({
-  x402Version: 2,
-  paymentPayload,
-  paymentRequirements: paymentPayload.accepted,
-});
-
-function facilitatorClient(): HTTPFacilitatorClient {
-  const auth = { Authorization: `Bearer ${TOKEN}` };
-  return new HTTPFacilitatorClient({
-    url: fx.facilitator.url,
-    createAuthHeaders: async () => ({ verify: {}, settle: auth, supported: {} }),
-  });
-}
-
-/** The 402's requirements, enhanced by the official server scheme from our `/supported`. */
-async function requirementsFor(receiver: Address): Promise<PaymentRequirements> {
-  const supported = await facilitatorClient().getSupported();
-  const kind = supported.kinds.find((k) => k.scheme === 'batch-settlement' && k.network === NETWORK);
-  if (!kind) throw new Error('batch-settlement not in /supported');
-  const server = new BatchSettlementServerScheme(receiver);
-  return server.enhancePaymentRequirements(
-    {
-      scheme: 'batch-settlement',
-      network: NETWORK,
-      amount: PRICE.toString(),
-      asset: fx.devnet.usdcAddress,
-      payTo: receiver,
-      maxTimeoutSeconds: 300,
-      extra: { name: 'USDC', version: '2' },
-    },
-    kind,
-    [],
-  );
-}
-
-function officialClient(payer: DevnetAccount) {
-  const storage = new InMemoryClientChannelStorage();
-  const signer = toClientEvmSigner(privateKeyToAccount(payer.privateKey), fx.devnet.publicClient);
-  const scheme = new BatchSettlementClientScheme(signer, { storage });
-  const client = new x402Client().register(NETWORK, scheme);
-  const pay = (requirements: PaymentRequirements) =>
-    client.createPaymentPayload({
-      x402Version: 2,
-      resource: {
-        url: 'http://127.0.0.1/generate_image',
-        description: 'image',
-        mimeType: 'application/json',
-      },
-      accepts: [requirements],
-    });
-  return { pay, storage };
-}
-
-async function channelState(channelId: Hex) {
-  const [balance, totalClaimed] = await fx.devnet.publicClient.readContract({
-    address: BATCH_SETTLEMENT_ADDRESS,
-    abi: batchSettlementAbi,
-    functionName: 'channels',
-    args: [channelId],
-  });
-  return { balance, totalClaimed };
-}
 
 async function gasOf(hash: unknown): Promise<bigint> {
   const receipt = await fx.devnet.publicClient.getTransactionReceipt({ hash: hash as Hex });
@@ -125,14 +60,14 @@ describe('batch-settlement through our facilitator on the devnet', () => {
     const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
     if (!payer) throw new Error('no payer');
     const receiver = freshSeller();
-    const requirements = await requirementsFor(receiver);
+    const requirements = await requirementsFor(fx, receiver);
     expect(requirements.extra).toMatchObject({
       receiverAuthorizer: fx.facilitator.receiverAuthorizer,
       withdrawDelay: 900,
       name: 'USDC',
       version: '2',
     });
-    const client = officialClient(payer);
+    const client = officialClient(fx, payer);
     const contractBefore = await fx.devnet.usdcBalance(BATCH_SETTLEMENT_ADDRESS);
 
     // 1. The deposit: verified, then settled on chain through the deposit collector.
@@ -173,7 +108,7 @@ describe('batch-settlement through our facilitator on the devnet', () => {
       },
     });
     gas.deposit = await gasOf(deposited.json.transaction);
-    expect(await channelState(channelId)).toStrictEqual({ balance: depositAmount, totalClaimed: 0n });
+    expect(await channelState(fx, channelId)).toStrictEqual({ balance: depositAmount, totalClaimed: 0n });
     expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - depositAmount);
     expect(await fx.devnet.usdcBalance(BATCH_SETTLEMENT_ADDRESS)).toBe(contractBefore + depositAmount);
 
@@ -243,7 +178,7 @@ describe('batch-settlement through our facilitator on the devnet', () => {
       lastRequestTimestamp: Date.now(),
     }));
     const manager = new BatchSettlementServerScheme(receiver, { storage }).createChannelManager(
-      facilitatorClient(),
+      facilitatorClient(fx),
       NETWORK,
       fx.devnet.usdcAddress,
     );
@@ -253,7 +188,10 @@ describe('batch-settlement through our facilitator on the devnet', () => {
     gas.claim = await gasOf(claims[0]?.transaction);
     gas.settle = await gasOf(swept?.transaction);
     expect(await fx.devnet.usdcBalance(receiver)).toBe(CHARGED);
-    expect(await channelState(channelId)).toStrictEqual({ balance: depositAmount, totalClaimed: CHARGED });
+    expect(await channelState(fx, channelId)).toStrictEqual({
+      balance: depositAmount,
+      totalClaimed: CHARGED,
+    });
 
     // 4. The cooperative refund returns the rest to the payer.
     const refunds = await manager.refund([channelId]);
@@ -261,7 +199,7 @@ describe('batch-settlement through our facilitator on the devnet', () => {
     gas.refund = await gasOf(refunds[0]?.transaction);
     expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - CHARGED);
     expect(await fx.devnet.usdcBalance(receiver)).toBe(CHARGED);
-    expect(await channelState(channelId)).toStrictEqual({ balance: CHARGED, totalClaimed: CHARGED });
+    expect(await channelState(fx, channelId)).toStrictEqual({ balance: CHARGED, totalClaimed: CHARGED });
     expect(await fx.devnet.usdcBalance(BATCH_SETTLEMENT_ADDRESS)).toBe(contractBefore);
   });
 
@@ -269,8 +207,8 @@ describe('batch-settlement through our facilitator on the devnet', () => {
     const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
     if (!payer) throw new Error('no payer');
     const receiver = freshSeller();
-    const requirements = await requirementsFor(receiver);
-    const client = officialClient(payer);
+    const requirements = await requirementsFor(fx, receiver);
+    const client = officialClient(fx, payer);
     const deposit = await client.pay(requirements);
     const raw = deposit.payload as {
       channelConfig: Parameters<typeof computeChannelId>[0];
@@ -295,14 +233,14 @@ describe('batch-settlement through our facilitator on the devnet', () => {
       lastRequestTimestamp: Date.now(),
     }));
     const manager = new BatchSettlementServerScheme(receiver, { storage }).createChannelManager(
-      facilitatorClient(),
+      facilitatorClient(fx),
       NETWORK,
       fx.devnet.usdcAddress,
     );
     const refunds = await manager.refund([channelId]);
     gas.claimAndRefund = await gasOf(refunds[0]?.transaction);
     expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - 30_000n);
-    expect(await channelState(channelId)).toStrictEqual({ balance: 30_000n, totalClaimed: 30_000n });
+    expect(await channelState(fx, channelId)).toStrictEqual({ balance: 30_000n, totalClaimed: 30_000n });
     await manager.settle();
     expect(await fx.devnet.usdcBalance(receiver)).toBe(30_000n);
   });
@@ -311,10 +249,10 @@ describe('batch-settlement through our facilitator on the devnet', () => {
     it('refuses a bad signature and sends no transaction', async () => {
       const [payer, stranger] = await fx.devnet.fundPayers(2, 1_000_000n);
       if (!payer || !stranger) throw new Error('no payer');
-      const requirements = await requirementsFor(freshSeller());
-      const deposit = await officialClient(payer).pay(requirements);
+      const requirements = await requirementsFor(fx, freshSeller());
+      const deposit = await officialClient(fx, payer).pay(requirements);
       // The same deposit, its ERC-3009 authorization signed by someone else.
-      const forged = await officialClient(stranger).pay(requirements);
+      const forged = await officialClient(fx, stranger).pay(requirements);
       const payload = deposit.payload as {
         deposit: { authorization: { erc3009Authorization: { signature: Hex } } };
       };
@@ -349,7 +287,7 @@ describe('batch-settlement through our facilitator on the devnet', () => {
     it('refuses a payer with too little USDC and sends no transaction', async () => {
       const [payer] = await fx.devnet.fundPayers(1, 1_000n);
       if (!payer) throw new Error('no payer');
-      const deposit = await officialClient(payer).pay(await requirementsFor(freshSeller()));
+      const deposit = await officialClient(fx, payer).pay(await requirementsFor(fx, freshSeller()));
       const sent = fx.facilitator.stats().transactionsSent;
       expect((await verify(bodyOf(deposit))).json).toStrictEqual({
         isValid: false,
