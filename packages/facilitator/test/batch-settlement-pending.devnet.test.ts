@@ -88,7 +88,7 @@ describe('batch-settlement when the node takes a transaction but no answer or re
     expect(await fx.devnet.usdcBalance(payer.address)).toBe(1_000_000n - amount);
   });
 
-  it('answers settlement_pending with the claim hash rather than a failure', async () => {
+  it('answers settlement_pending with the claim hash, and a retried claim reconciles with it', async () => {
     const [payer] = await fx.devnet.fundPayers(1, 1_000_000n);
     if (!payer) throw new Error('no payer');
     const receiver = freshSeller();
@@ -140,6 +140,12 @@ describe('batch-settlement when the node takes a transaction but no answer or re
     const hash = pending.json.transaction as Hex;
     expect((await fx.devnet.publicClient.getTransactionReceipt({ hash })).status).toBe('success');
     expect((await channelState(fx, channelId)).totalClaimed).toBe(40_000n);
+
+    // The same claim settled again reconciles with that transaction: success, nothing sent.
+    const sent = fx.facilitator.stats().transactionsSent;
+    const retried = await settle(claim, { authorization: `Bearer ${TOKEN}` });
+    expect(retried.json).toStrictEqual({ success: true, transaction: hash, network: NETWORK });
+    expect(fx.facilitator.stats().transactionsSent).toBe(sent);
 
     // A settle sweeps the claimed sum to the receiver.
     const swept = await settle({
