@@ -188,4 +188,25 @@ describe.each(adapters)('channel ledger over %s', (_name, stores) => {
     });
     expect((await ledger.snapshot(id))?.channelState.chargedCumulativeAmount).toBe(String(PRICE));
   });
+
+  it('loses no update when two instances run updateChannel concurrently (version-conditioned writes)', async () => {
+    const [a, b] = stores();
+    const id = channelId();
+    const storages = [createChannelStorage(a), createChannelStorage(b)];
+    const seed = await ledgerOf(a).reserve({
+      channelId: id,
+      channelConfig: config,
+      voucher: voucher(PRICE),
+      price: PRICE,
+      onchain,
+    });
+    if (seed.kind !== 'reserved') throw new Error(seed.kind);
+    const bump = (i: number) =>
+      storages[i % 2]?.updateChannel(id, (current) =>
+        current === undefined ? current : { ...current, refundNonce: current.refundNonce + 1 },
+      );
+    await Promise.all(Array.from({ length: 16 }, (_, i) => bump(i)));
+    expect((await storages[0]?.get(id))?.refundNonce).toBe(16);
+    expect((await storages[1]?.list())?.map((c) => c.channelId)).toContain(id);
+  });
 });
