@@ -131,6 +131,9 @@ function setup(options: { generator?: ImageGenerator } = {}) {
   return { app, post, storage, facilitator, paymentStore };
 }
 
+/** The JSON answer of the gateway (the fields these tests read). */
+const answer = async (response: Response) =>
+  (await response.json()) as { error?: string; image_id?: string; accepts?: { scheme: string }[] };
 const decode = (header: string | null) => JSON.parse(Buffer.from(header ?? '', 'base64').toString('utf8'));
 
 /** The 402's batch-settlement entry (what the official client signs against). */
@@ -211,7 +214,7 @@ describe('batch-settlement through the gateway (official server scheme over the 
       },
     });
     // The seed's v1 body keeps offering exact only (batch-settlement has no v1 form).
-    expect((await quote.json()).accepts.map((a: { scheme: string }) => a.scheme)).toStrictEqual(['exact']);
+    expect((await answer(quote)).accepts?.map((a) => a.scheme)).toStrictEqual(['exact']);
   });
 
   it('opens the channel with a deposit through the facilitator, then verifies vouchers locally (no facilitator call)', async () => {
@@ -283,7 +286,7 @@ describe('batch-settlement through the gateway (official server scheme over the 
       const calls = facilitator.calls.verify.length + facilitator.calls.settle.length;
       const refused = await post('r1', await build(payer));
       expect(refused.status).toBe(402);
-      expect((await refused.json()).error).toBe(code);
+      expect((await answer(refused)).error).toBe(code);
       const after = await storage.get(payer.channelId);
       expect(after).toStrictEqual(before);
       expect(facilitator.calls.verify.length + facilitator.calls.settle.length).toBe(calls);
@@ -301,7 +304,7 @@ describe('batch-settlement through the gateway (official server scheme over the 
       const other = channelPayer(offer, { receiver: privateKeyToAccount(generatePrivateKey()).address });
       const refused = await post('r1', await other.voucher(PRICE));
       expect(refused.status).toBe(402);
-      expect((await refused.json()).error).toBe('pay_to_mismatch');
+      expect((await answer(refused)).error).toBe('pay_to_mismatch');
       expect(await storage.list()).toStrictEqual([]);
     });
   });
@@ -357,7 +360,7 @@ describe('batch-settlement through the gateway (official server scheme over the 
     const voucher = await payer.voucher(2n * PRICE);
     const first = await post('r1', voucher);
     expect(first.status).toBe(200);
-    const firstBody = await first.json();
+    const firstBody = await answer(first);
     const retry = await post('r1', voucher);
     expect(retry.status).toBe(200);
     expect(await retry.json()).toMatchObject({ image_id: firstBody.image_id, request_id: 'r1' });
@@ -389,7 +392,7 @@ describe('batch-settlement through the gateway (official server scheme over the 
       await new Promise((r) => setTimeout(r, 5));
     const second = await post('r2', voucher);
     expect(second.status).toBe(402);
-    expect((await second.json()).error).toBe('invalid_batch_settlement_evm_channel_busy');
+    expect((await answer(second)).error).toBe('invalid_batch_settlement_evm_channel_busy');
     release();
     expect((await first).status).toBe(200);
     expect((await storage.get(payer.channelId))?.chargedCumulativeAmount).toBe((2n * PRICE).toString());
