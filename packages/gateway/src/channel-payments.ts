@@ -231,6 +231,15 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
         });
         return { kind: 'rejected', code: after.reason, message: after.message ?? after.reason };
       }
+      // The scheme reserves the channel only for a verify answer that names the payer; without a
+      // reservation nothing could be committed (a deposit's charge would go unrecorded): refuse.
+      if (scheme.readRequestContext(asCore(payment))?.reservationCommitted !== true) {
+        return {
+          kind: 'rejected',
+          code: 'invalid_batch_settlement_evm_verification_state_unavailable',
+          message: 'the channel could not be reserved for this request',
+        };
+      }
       if (after !== undefined && 'skipHandler' in after && after.skipHandler) {
         return { kind: 'refund', payer: payerOf(payment) };
       }
