@@ -43,6 +43,8 @@ export interface StartGatewayOptions {
   readonly facilitatorKind?: FacilitatorKind;
   readonly cdpApiKeyId?: string | undefined;
   readonly cdpApiKeySecret?: string | undefined;
+  /** Bearer token for our facilitator (FACILITATOR_TOKEN). */
+  readonly facilitatorToken?: string | undefined;
   /** Local state (dynalite under `payments/`, images under `images/`). */
   readonly dataDir: string;
   readonly paymentTable?: string;
@@ -189,6 +191,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       kind: options.facilitatorKind ?? 'ours',
       cdpApiKeyId: options.cdpApiKeyId,
       cdpApiKeySecret: options.cdpApiKeySecret,
+      bearerToken: options.facilitatorToken,
     });
   const bs = options.batchSettlement ?? {};
   const network = getNetwork(options.network);
