@@ -17,9 +17,11 @@ import { createChannelPayments } from './channel-payments.ts';
 import { createChannelStorage } from './channel-storage.ts';
 import { createApp } from './create-app.ts';
 import type { FacilitatorClient, FacilitatorRequest } from './facilitator-client.ts';
+import type { ImageStore } from './image-store.ts';
 import { createLocalImageStore } from './local-image-store.ts';
 import { createMemoryLogger } from './logger.ts';
 import { createMemoryPaymentStore } from './memory-payment-store.ts';
+import { PENDING_LEASE_MS } from './purchase-image.ts';
 
 const network = getNetwork('devnet');
 const SELLER = '0x90F79bf6EB2c4f870365E785982E1f101E93b906' as const;
@@ -94,12 +96,13 @@ function fakeFacilitator() {
   return { client, calls };
 }
 
-function setup(options: { generator?: ImageGenerator } = {}) {
+function setup(options: { generator?: ImageGenerator; imageStore?: (store: ImageStore) => ImageStore } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-channel-'));
   dirs.push(dataDir);
   const paymentStore = createMemoryPaymentStore();
   const facilitator = fakeFacilitator();
   const logger = createMemoryLogger();
+  const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
   const storage = createChannelStorage(paymentStore);
   const channels = createChannelPayments({
     storage,
@@ -114,8 +117,10 @@ function setup(options: { generator?: ImageGenerator } = {}) {
     paymentStore,
     facilitator: facilitator.client,
     imageGenerator: options.generator ?? new LocalImageGenerator(),
-    imageStore: createLocalImageStore({ dataDir, publicUrl: 'http://localhost', secret: 's'.repeat(32) }),
-    clock: { now: () => Date.now() },
+    imageStore: (options.imageStore ?? ((store) => store))(
+      createLocalImageStore({ dataDir, publicUrl: 'http://localhost', secret: 's'.repeat(32) }),
+    ),
+    clock,
     logger,
     channels,
   });
@@ -128,7 +133,7 @@ function setup(options: { generator?: ImageGenerator } = {}) {
       },
       body: JSON.stringify({ request_id: requestId, prompt: `image ${requestId}` }),
     });
-  return { app, post, storage, facilitator, paymentStore };
+  return { app, post, storage, facilitator, paymentStore, clock };
 }
 
 /** The JSON answer of the gateway (the fields these tests read). */
@@ -395,6 +400,58 @@ describe('batch-settlement through the gateway (official server scheme over the 
     expect((await answer(second)).error).toBe('invalid_batch_settlement_evm_channel_busy');
     release();
     expect((await first).status).toBe(200);
+    expect((await storage.get(payer.channelId))?.chargedCumulativeAmount).toBe((2n * PRICE).toString());
+  });
+
+  it('a holder that dies between storing the image and committing the charge: the retry charges once, with the stored image', async () => {
+    let dying = false;
+    let stored = false;
+    let generations = 0;
+    const local = new LocalImageGenerator();
+    const generator: ImageGenerator = {
+      name: local.name,
+      generate: (request, options) => {
+        generations += 1;
+        return local.generate(request, options);
+      },
+    };
+    // The "dead" request stores its image and never comes back (as after a kill -9).
+    const { post, storage, clock } = setup({
+      generator,
+      imageStore: (store) => ({
+        ...store,
+        put: async (id, image) => {
+          const die = dying;
+          await store.put(id, image);
+          if (die) {
+            stored = true;
+            await new Promise(() => {});
+          }
+        },
+      }),
+    });
+    const payer = channelPayer(await offerOf(post));
+    expect((await post('r0', await payer.deposit(10n * PRICE, PRICE))).status).toBe(200);
+    const voucher = await payer.voucher(2n * PRICE);
+    dying = true;
+    void post('r1', voucher);
+    while (!stored) await new Promise((r) => setTimeout(r, 5));
+    expect((await storage.get(payer.channelId))?.pendingRequest).toBeDefined();
+    dying = false;
+    // While the dead holder's lease runs, the retry waits; nothing was charged.
+    const early = await post('r1', voucher);
+    expect(early.status).toBe(409);
+    expect((await answer(early)).error).toBe('payment_in_progress');
+    expect((await storage.get(payer.channelId))?.chargedCumulativeAmount).toBe(PRICE.toString());
+    // Past the lease: the retry takes the purchase over, reuses the stored image, charges once.
+    clock.offsetMs = PENDING_LEASE_MS + 1_000;
+    const retry = await post('r1', voucher);
+    expect(retry.status).toBe(200);
+    expect(generations).toBe(2);
+    expect((await storage.get(payer.channelId))?.chargedCumulativeAmount).toBe((2n * PRICE).toString());
+    const again = await post('r1', voucher);
+    expect(again.status).toBe(200);
+    expect((await answer(again)).image_id).toBe((await answer(retry)).image_id);
     expect((await storage.get(payer.channelId))?.chargedCumulativeAmount).toBe((2n * PRICE).toString());
   });
 });
