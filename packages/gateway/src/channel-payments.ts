@@ -147,10 +147,12 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
           ? undefined
           : (found as CoreSupportedKind);
     } catch (error) {
-      // Offer exact only while the facilitator cannot be asked; ask again on the next 402.
+      // Offer exact only while the facilitator cannot be asked, and ask again 5 s later (not on
+      // every 402: each 402 would wait for the facilitator's timeout).
       logger.warn('facilitator_supported_unavailable', {
         detail: error instanceof Error ? error.message : String(error),
       });
+      supported = { kind: undefined, at: Date.now() - supportedTtlMs + 5_000 };
       return undefined;
     }
     supported = { kind, at: Date.now() };
