@@ -1,7 +1,7 @@
 import type { ImageGenerator } from '@agentic-payments/imaging';
 import {
   AppError,
-  decodePaymentHeader,
+  encodeHeader,
   encodePaymentRequiredHeader,
   encodePaymentResponseHeader,
   explorerTxUrl,
@@ -10,22 +10,27 @@ import {
   getNetwork,
   IMAGE_QUALITIES,
   IMAGE_SIZES,
+  type ImageQuality,
+  type ImageSize,
   isAppError,
   type NetworkId,
   type PaymentPayload,
   priceForImage,
   X402_HEADERS,
 } from '@agentic-payments/x402';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { LAMBDA_SYNC_RESPONSE_MAX_BYTES } from './aws-limits.ts';
+import { decodeGatewayPayment, type GatewayPayment } from './batch-settlement-payload.ts';
 import type { ChainReader } from './chain-reader.ts';
+import type { ChannelPayments } from './channel-payments.ts';
 import type { FacilitatorClient } from './facilitator-client.ts';
 import type { ImageStore } from './image-store.ts';
 import type { Logger } from './logger.ts';
 import type { PaymentStore } from './payment-store.ts';
+import { type ChannelPurchaseOutcome, purchaseWithChannel } from './purchase-channel.ts';
 import { type PurchaseDeadline, type PurchaseOutcome, purchaseImage } from './purchase-image.ts';
 import { GATEWAY_ERRORS } from './reasons.ts';
 import { paymentRequiredV1, paymentRequiredV2, type ServerRequirements } from './requirements.ts';
@@ -72,6 +77,11 @@ export interface GatewayDeps {
   readonly chain?: ChainReader | undefined;
   /** The purchase's time budget (default: inside API Gateway's 30 s, see purchase-image.ts). */
   readonly deadline?: PurchaseDeadline | undefined;
+  /**
+   * `batch-settlement` (payment channels, see channel-payments.ts). Absent: the 402 offers `exact`
+   * only. Present: it offers both while the facilitator lists batch-settlement in /supported.
+   */
+  readonly channels?: ChannelPayments | undefined;
 }
 
 /** Body of `POST /generate_image`. Unknown fields are refused; `price` is accepted and ignored. */
@@ -172,6 +182,206 @@ export function createApp(deps: GatewayDeps) {
     });
   });
 
+  /**
+   * The answers of a paid route, bound to this request: the 402 (exact, and batch-settlement when
+   * available), a non-402 failure, and a batch-settlement purchase's answer.
+   */
+  const responders = (c: Context<Env>, requirements: ServerRequirements, requestId: string) => {
+    // The 402 offers exact and, when channels are on and the facilitator supports them,
+    // batch-settlement (v2 header only: batch-settlement has no v1 form). `channelOffer` is the
+    // batch-settlement entry to send (the corrective one after a cumulative mismatch).
+    const paymentRequired = async (
+      status: 402,
+      code: string,
+      message: string,
+      channelOffer?: Record<string, unknown>,
+    ) => {
+      c.set('log', { ...c.get('log'), error: code });
+      const offer = channelOffer ?? (await deps.channels?.offer(requirements));
+      const v2 = paymentRequiredV2(requirements, code);
+      c.header(
+        X402_HEADERS.paymentRequired,
+        encodePaymentRequiredHeader(
+          offer === undefined ? v2 : { ...v2, accepts: [...v2.accepts, offer as never] },
+        ),
+      );
+      c.header('cache-control', 'no-store');
+      return c.json(paymentRequiredV1(requirements, code, message), status);
+    };
+    const failed = (outcome: Extract<PurchaseOutcome, { kind: 'failed' }>) => {
+      c.set('log', { ...c.get('log'), error: outcome.code, transaction: outcome.transaction });
+      if (outcome.retryAfterSeconds !== undefined) c.header('retry-after', String(outcome.retryAfterSeconds));
+      return c.json(
+        {
+          error: outcome.code,
+          message: outcome.message,
+          ...(outcome.transaction === undefined
+            ? {}
+            : {
+                transaction_hash: outcome.transaction,
+                explorer_url: explorerTxUrl(network, outcome.transaction, config.explorerUrl),
+              }),
+          ...(outcome.retryAfterSeconds === undefined
+            ? {}
+            : { retry_after_seconds: outcome.retryAfterSeconds }),
+        },
+        outcome.status,
+      );
+    };
+    const imageUrlOf = (imageId: string) =>
+      deps.imageStore.url(imageId, clock.now() + (config.imageUrlTtlMs ?? 3_600_000));
+    const inlineImage = <T extends { image: { mime_type: string; base64?: string } }>(
+      answer: T,
+      bytes: Uint8Array,
+    ) => {
+      const inline =
+        (config.imageDelivery ?? 'inline') === 'inline' &&
+        fitsInline(answer, bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
+      c.set('log', {
+        ...c.get('log'),
+        image_bytes: bytes.length,
+        image_delivery: inline ? 'inline' : 'url',
+      });
+      if (inline) answer.image.base64 = Buffer.from(bytes).toString('base64');
+      return answer;
+    };
+    /** The answer to a batch-settlement payment (see README, "batch-settlement"). */
+    const answerChannelPurchase = async (outcome: ChannelPurchaseOutcome) => {
+      switch (outcome.kind) {
+        case 'rejected':
+          return paymentRequired(402, outcome.code, outcome.message, outcome.offer);
+        case 'failed':
+          return failed(outcome);
+        case 'refunded': {
+          const { response } = outcome;
+          c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
+          c.set('log', { ...c.get('log'), step: 'channel_refunded', transaction: response.transaction });
+          const refunded = BigInt(
+            response.amount === undefined || response.amount === '' ? '0' : response.amount,
+          );
+          return c.json(
+            {
+              status: 'refunded',
+              channel_id: outcome.channelId,
+              amount: formatUsdc(refunded),
+              atomic_amount: refunded.toString(),
+              transaction_hash: response.transaction,
+              network: network.id,
+              explorer_url: explorerTxUrl(network, response.transaction, config.explorerUrl),
+            },
+            200,
+          );
+        }
+        case 'delivered': {
+          const { receipt, image, response } = outcome;
+          // The official client reconciles its channel from this header (chargedAmount, channelState).
+          if (response !== undefined) c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
+          const channelState = channelStateOf(response);
+          const deposit = receipt.transaction === '' ? undefined : receipt.transaction;
+          c.set('log', {
+            ...c.get('log'),
+            image_id: receipt.imageId,
+            replayed: outcome.replayed,
+            transaction: deposit,
+            charged_cumulative: channelState?.chargedCumulativeAmount,
+          });
+          const answer: ChannelPurchaseResponse = {
+            status: 'payment_charged',
+            scheme: 'batch-settlement',
+            request_id: requestId,
+            image_id: receipt.imageId,
+            message: outcome.replayed
+              ? 'This request was already charged to the channel; returning the stored result'
+              : deposit === undefined
+                ? 'Charged to your payment channel (claimed on chain later, in a batch); image generated'
+                : `Channel deposit settled on ${network.displayName}; charged to the channel; image generated`,
+            payer: receipt.payer,
+            amount: formatUsdc(BigInt(receipt.atomicAmount)),
+            atomic_amount: receipt.atomicAmount,
+            network: receipt.network,
+            channel_id: outcome.channelId,
+            ...(channelState?.chargedCumulativeAmount === undefined
+              ? {}
+              : { charged_cumulative_amount: channelState.chargedCumulativeAmount }),
+            ...(deposit === undefined
+              ? {}
+              : {
+                  deposit_transaction_hash: deposit,
+                  explorer_url: explorerTxUrl(network, deposit, config.explorerUrl),
+                }),
+            image: { mime_type: image.mimeType },
+            image_url: await imageUrlOf(receipt.imageId),
+          };
+          return c.json(inlineImage(answer, image.bytes), 200);
+        }
+      }
+    };
+    return { paymentRequired, failed, imageUrlOf, inlineImage, answerChannelPurchase };
+  };
+
+  /** The price quote of a route, for the default image (the official refund client probes with GET). */
+  const requirementsOf = (c: Context<Env>, size: ImageSize, quality: ImageQuality): ServerRequirements => {
+    const origin = (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
+    return {
+      network,
+      asset: network.usdcAddress,
+      payTo: config.sellerAddress,
+      amount: priceForImage({ size, quality }),
+      resource: `${origin}/generate_image`,
+      description: `AI image ${size} ${quality} (${deps.imageGenerator.name})`,
+    };
+  };
+
+  /**
+   * GET is where the official batch-settlement client sends a cooperative refund (it probes the
+   * URL with GET, then sends the refund payload there). Nothing is sold on GET: without a payment
+   * it quotes the default image (402), and only a `batch-settlement` refund payload is accepted.
+   */
+  app.get('/generate_image', async (c) => {
+    const requirements = requirementsOf(c, '1024x1024', 'standard');
+    const { paymentRequired, answerChannelPurchase } = responders(c, requirements, 'refund');
+    const header = c.req.header(X402_HEADERS.paymentSignature) ?? c.req.header(X402_HEADERS.xPayment);
+    if (header === undefined || header === '') {
+      return paymentRequired(402, GATEWAY_ERRORS.paymentRequired, 'payment required: POST to buy an image');
+    }
+    let decoded: GatewayPayment;
+    try {
+      decoded = decodeGatewayPayment(header);
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      return paymentRequired(402, error.code, error.message);
+    }
+    const channels = deps.channels;
+    if (
+      decoded.scheme !== 'batch-settlement' ||
+      decoded.payment.payload.type !== 'refund' ||
+      channels === undefined
+    ) {
+      throw new AppError(
+        GATEWAY_ERRORS.invalidRequest,
+        'GET takes only a batch-settlement refund; buy an image with POST',
+      );
+    }
+    c.set('log', {
+      ...c.get('log'),
+      scheme: 'batch-settlement',
+      payload_type: 'refund',
+      channel_id: decoded.payment.payload.voucher.channelId,
+    });
+    const outcome = await purchaseWithChannel(
+      { ...deps, channels },
+      {
+        requestId: 'refund',
+        prompt: 'refund',
+        size: '1024x1024',
+        quality: 'standard',
+        requirements,
+        payment: decoded.payment,
+      },
+    );
+    return answerChannelPurchase(outcome);
+  });
+
   app.post(
     '/generate_image',
     bodyLimit({
@@ -202,15 +412,7 @@ export function createApp(deps: GatewayDeps) {
       const body = parsed.data;
       const size = body.size ?? '1024x1024';
       const quality = body.quality ?? 'standard';
-      const origin = (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
-      const requirements: ServerRequirements = {
-        network,
-        asset: network.usdcAddress,
-        payTo: config.sellerAddress,
-        amount: priceForImage({ size, quality }),
-        resource: `${origin}/generate_image`,
-        description: `AI image ${size} ${quality} (${deps.imageGenerator.name})`,
-      };
+      const requirements = requirementsOf(c, size, quality);
       c.set('log', {
         ...c.get('log'),
         request_id: body.request_id,
@@ -222,17 +424,13 @@ export function createApp(deps: GatewayDeps) {
       const v2Header = c.req.header(X402_HEADERS.paymentSignature);
       const v1Header = c.req.header(X402_HEADERS.xPayment);
       const header = v2Header ?? v1Header;
-      const paymentRequired = (status: 402, code: string, message: string) => {
-        c.set('log', { ...c.get('log'), error: code });
-        c.header(
-          X402_HEADERS.paymentRequired,
-          encodePaymentRequiredHeader(paymentRequiredV2(requirements, code)),
-        );
-        c.header('cache-control', 'no-store');
-        return c.json(paymentRequiredV1(requirements, code, message), status);
-      };
+      const { paymentRequired, failed, imageUrlOf, inlineImage, answerChannelPurchase } = responders(
+        c,
+        requirements,
+        body.request_id,
+      );
       if (header === undefined || header === '') {
-        const quote = paymentRequired(
+        const quote = await paymentRequired(
           402,
           GATEWAY_ERRORS.paymentRequired,
           'payment required: pay with x402 (exact, USDC)',
@@ -242,13 +440,44 @@ export function createApp(deps: GatewayDeps) {
         c.set('log', { ...log, step: 'payment_requested' });
         return quote;
       }
-      let payment: PaymentPayload;
+      let decoded: GatewayPayment;
       try {
-        payment = decodePaymentHeader(header);
+        decoded = decodeGatewayPayment(header);
       } catch (error) {
         if (!isAppError(error)) throw error;
         return paymentRequired(402, error.code, error.message);
       }
+      if (decoded.scheme === 'batch-settlement') {
+        const { channels } = deps;
+        if (channels === undefined) {
+          return paymentRequired(
+            402,
+            GATEWAY_ERRORS.unsupportedScheme,
+            'this gateway does not take batch-settlement',
+          );
+        }
+        c.set('log', {
+          ...c.get('log'),
+          x402_version: 2,
+          scheme: 'batch-settlement',
+          payload_type: decoded.payment.payload.type,
+          payer: decoded.payment.payload.channelConfig.payer,
+          channel_id: decoded.payment.payload.voucher.channelId,
+        });
+        const outcome = await purchaseWithChannel(
+          { ...deps, channels },
+          {
+            requestId: body.request_id,
+            prompt: body.prompt,
+            size,
+            quality,
+            requirements,
+            payment: decoded.payment,
+          },
+        );
+        return answerChannelPurchase(outcome);
+      }
+      const payment: PaymentPayload = decoded.payment;
       const version = payment.x402Version;
       c.set('log', { ...c.get('log'), x402_version: version, payer: payment.payload.authorization.from });
 
@@ -262,27 +491,7 @@ export function createApp(deps: GatewayDeps) {
       });
 
       if (outcome.kind === 'rejected') return paymentRequired(402, outcome.code, outcome.message);
-      if (outcome.kind === 'failed') {
-        c.set('log', { ...c.get('log'), error: outcome.code, transaction: outcome.transaction });
-        if (outcome.retryAfterSeconds !== undefined)
-          c.header('retry-after', String(outcome.retryAfterSeconds));
-        return c.json(
-          {
-            error: outcome.code,
-            message: outcome.message,
-            ...(outcome.transaction === undefined
-              ? {}
-              : {
-                  transaction_hash: outcome.transaction,
-                  explorer_url: explorerTxUrl(network, outcome.transaction, config.explorerUrl),
-                }),
-            ...(outcome.retryAfterSeconds === undefined
-              ? {}
-              : { retry_after_seconds: outcome.retryAfterSeconds }),
-          },
-          outcome.status,
-        );
-      }
+      if (outcome.kind === 'failed') return failed(outcome);
 
       const { receipt, image } = outcome;
       c.set('log', {
@@ -302,10 +511,7 @@ export function createApp(deps: GatewayDeps) {
         encodePaymentResponseHeader(settleResponse),
       );
       const atomic = BigInt(receipt.atomicAmount);
-      const imageUrl = await deps.imageStore.url(
-        receipt.imageId,
-        clock.now() + (config.imageUrlTtlMs ?? 3_600_000),
-      );
+      const imageUrl = await imageUrlOf(receipt.imageId);
       const answer: GenerateImageResponse = {
         status: 'payment_settled',
         request_id: body.request_id,
@@ -322,24 +528,46 @@ export function createApp(deps: GatewayDeps) {
         image: { mime_type: image.mimeType },
         image_url: imageUrl,
       };
-      const inline =
-        (config.imageDelivery ?? 'inline') === 'inline' &&
-        fitsInline(answer, image.bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
-      c.set('log', {
-        ...c.get('log'),
-        image_bytes: image.bytes.length,
-        image_delivery: inline ? 'inline' : 'url',
-      });
-      if (inline) answer.image.base64 = Buffer.from(image.bytes).toString('base64');
-      return c.json(answer, 200);
+      return c.json(inlineImage(answer, image.bytes), 200);
     },
   );
 
   return app;
 }
 
+/**
+ * The 200 of a `batch-settlement` purchase. Unlike `exact` there is no transaction per image: the
+ * charge is written to the channel and claimed on chain later in a batch; a request that carried a
+ * deposit has the deposit's transaction. `status` says so (`payment_charged`, not `payment_settled`).
+ */
+export interface ChannelPurchaseResponse {
+  status: 'payment_charged';
+  scheme: 'batch-settlement';
+  request_id: string;
+  image_id: string;
+  message: string;
+  payer: string;
+  amount: string;
+  atomic_amount: string;
+  network: string;
+  channel_id: string;
+  /** The channel's cumulative charge after this request (the next voucher is this + price). */
+  charged_cumulative_amount?: string;
+  deposit_transaction_hash?: string;
+  explorer_url?: string;
+  image: { mime_type: string; base64?: string };
+  image_url: string;
+}
+
+function channelStateOf(response: { extra?: Record<string, unknown> } | undefined) {
+  const state = response?.extra?.channelState;
+  if (typeof state !== 'object' || state === null) return undefined;
+  const charged = (state as Record<string, unknown>).chargedCumulativeAmount;
+  return { chargedCumulativeAmount: typeof charged === 'string' ? charged : undefined };
+}
+
 /** Whether `answer` with the image's bytes as base64 stays within `maxBytes` (headers included). */
-function fitsInline(answer: GenerateImageResponse, imageBytes: number, maxBytes: number): boolean {
+function fitsInline(answer: object, imageBytes: number, maxBytes: number): boolean {
   const base64Length = Math.ceil(imageBytes / 3) * 4;
   const bodyLength = Buffer.byteLength(JSON.stringify(answer)) + ',"base64":""'.length + base64Length;
   return bodyLength + RESPONSE_HEADROOM_BYTES <= maxBytes;

@@ -7,7 +7,19 @@ import {
   VerifyResponse,
 } from '@agentic-payments/x402';
 import { generateJwt } from '@coinbase/cdp-sdk/auth';
-import type { z } from 'zod';
+import { z } from 'zod';
+
+/**
+ * A `batch-settlement` claim (and a voucher-only payment response) carries `amount: ""`: no funds
+ * moved (spec `scheme_batch_settlement_evm.md`, "POST /settle"). Read it as absent.
+ */
+const SettleReplySchema = z.preprocess(
+  (value) =>
+    typeof value === 'object' && value !== null && 'amount' in value && value.amount === ''
+      ? Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'amount'))
+      : value,
+  SettleResponse,
+);
 
 export type VerifyReply = VerifyResponse;
 export type SettleReply = SettleResponse;
@@ -37,6 +49,12 @@ export interface HttpFacilitatorClientOptions {
   readonly kind?: FacilitatorKind;
   readonly cdpApiKeyId?: string | undefined;
   readonly cdpApiKeySecret?: string | undefined;
+  /**
+   * Bearer token for our facilitator (`kind: 'ours'`): off the devnet it signs batch-settlement
+   * claims and refunds for a delegated receiver authorizer only for callers holding one of its
+   * FACILITATOR_AUTHORIZER_TOKENS.
+   */
+  readonly bearerToken?: string | undefined;
   /** Per call; settle waits for a receipt on the facilitator side, so keep it above its own bound. */
   readonly verifyTimeoutMs?: number;
   readonly settleTimeoutMs?: number;
@@ -90,7 +108,8 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
   }
 
   async function authHeaders(method: 'GET' | 'POST', path: string): Promise<Record<string, string>> {
-    if (kind !== 'cdp') return {};
+    if (kind !== 'cdp')
+      return options.bearerToken === undefined ? {} : { authorization: `Bearer ${options.bearerToken}` };
     const url = new URL(`${base}${path}`);
     const token = await generateJwt({
       apiKeyId: options.cdpApiKeyId ?? '',
@@ -161,7 +180,8 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
 
   return {
     verify: (request) => call('POST', '/verify', request, VerifyResponse, options.verifyTimeoutMs ?? 10_000),
-    settle: (request) => call('POST', '/settle', request, SettleResponse, options.settleTimeoutMs ?? 45_000),
+    settle: (request) =>
+      call('POST', '/settle', request, SettleReplySchema, options.settleTimeoutMs ?? 45_000),
     supported: () =>
       call('GET', '/supported', undefined, SupportedResponse, options.verifyTimeoutMs ?? 10_000),
   };

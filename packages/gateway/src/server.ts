@@ -21,6 +21,7 @@ try {
     facilitatorKind: config.FACILITATOR_KIND,
     cdpApiKeyId: config.CDP_API_KEY_ID,
     cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+    facilitatorToken: config.FACILITATOR_TOKEN,
     dataDir: config.DATA_DIR,
     paymentTable: config.PAYMENT_TABLE,
     dynamodbEndpoint: config.DYNAMODB_ENDPOINT,
@@ -31,6 +32,12 @@ try {
     explorerUrl: config.EXPLORER_URL,
     imageDelivery: config.IMAGE_DELIVERY,
     rpcUrl: config.RPC_URL,
+    batchSettlement: {
+      enabled: config.BATCH_SETTLEMENT === 'on',
+      claimIntervalSeconds: config.CHANNEL_CLAIM_INTERVAL_SECONDS,
+      withdrawDelaySeconds: config.CHANNEL_WITHDRAW_DELAY_SECONDS,
+      refundIdleSeconds: config.CHANNEL_REFUND_IDLE_SECONDS,
+    },
     logger,
   });
   const shutdown = () => {

@@ -8,11 +8,19 @@ import {
   type ImageGenerator,
   LocalImageGenerator,
 } from '@agentic-payments/imaging';
-import { answerClientErrorsAsJson, type NetworkId, NODE_MAX_HEADER_BYTES } from '@agentic-payments/x402';
+import {
+  answerClientErrorsAsJson,
+  getNetwork,
+  type NetworkId,
+  NODE_MAX_HEADER_BYTES,
+} from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
 import { type AwsLimitsOptions, withAwsLimits } from './aws-limits.ts';
 import { type ChainReader, createViemChainReader } from './chain-reader.ts';
+import { type ChannelClaims, startChannelClaims } from './channel-claims.ts';
+import { type ChannelPayments, createChannelPayments } from './channel-payments.ts';
+import { createChannelStorage } from './channel-storage.ts';
 import { createApp, type ImageDelivery } from './create-app.ts';
 import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
 import {
@@ -20,8 +28,9 @@ import {
   type FacilitatorClient,
   type FacilitatorKind,
 } from './facilitator-client.ts';
+import type { ImageStore } from './image-store.ts';
 import { type LocalDynamo, startLocalDynamo } from './local-dynamo.ts';
-import { createLocalImageStore } from './local-image-store.ts';
+import { createLocalImageStore, type LocalImageStore } from './local-image-store.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import type { PaymentStore } from './payment-store.ts';
 
@@ -35,6 +44,8 @@ export interface StartGatewayOptions {
   readonly facilitatorKind?: FacilitatorKind;
   readonly cdpApiKeyId?: string | undefined;
   readonly cdpApiKeySecret?: string | undefined;
+  /** Bearer token for our facilitator (FACILITATOR_TOKEN). */
+  readonly facilitatorToken?: string | undefined;
   /** Local state (dynalite under `payments/`, images under `images/`). */
   readonly dataDir: string;
   readonly paymentTable?: string;
@@ -56,14 +67,30 @@ export interface StartGatewayOptions {
   readonly rpcUrl?: string | undefined;
   readonly facilitator?: FacilitatorClient;
   readonly paymentStore?: PaymentStore;
+  /** Wraps the local image store (files under `dataDir/images`, signed links); fault injection in tests. */
+  readonly imageStore?: ((local: LocalImageStore) => ImageStore) | undefined;
   readonly logger?: Logger;
   readonly clock?: { now(): number };
+  /**
+   * `batch-settlement` (default on): offered while the facilitator lists it; channels live in the
+   * payment store; claims and settles run every `claimIntervalSeconds` (default 60) and at `stop()`.
+   */
+  readonly batchSettlement?:
+    | {
+        readonly enabled?: boolean;
+        readonly claimIntervalSeconds?: number | undefined;
+        readonly withdrawDelaySeconds?: number | undefined;
+        readonly refundIdleSeconds?: number | undefined;
+      }
+    | undefined;
 }
 
 export interface RunningGateway {
   readonly url: string;
   /** The DynamoDB endpoint in use (the embedded dynalite's, when it was started here). */
   readonly dynamodbEndpoint: string | undefined;
+  /** The batch-settlement side (absent when disabled): its channel manager and claim schedule. */
+  readonly channels?: { readonly payments: ChannelPayments; readonly claims: ChannelClaims } | undefined;
   stop(): Promise<void>;
 }
 
@@ -158,8 +185,44 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : undefined;
   const imageGenerator = options.imageGenerator ?? (ownGenerator as ImageGenerator);
   if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.warm();
+  // A wrapper keeps the local store's signed links (`verifySignature`) unless it replaces them.
+  const wrapImageStore = (local: LocalImageStore) =>
+    options.imageStore === undefined
+      ? local
+      : { verifySignature: local.verifySignature, ...options.imageStore(local) };
   const chain: ChainReader | undefined =
     options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
+  const facilitator =
+    options.facilitator ??
+    createHttpFacilitatorClient({
+      url: options.facilitatorUrl,
+      kind: options.facilitatorKind ?? 'ours',
+      cdpApiKeyId: options.cdpApiKeyId,
+      cdpApiKeySecret: options.cdpApiKeySecret,
+      bearerToken: options.facilitatorToken,
+    });
+  const bs = options.batchSettlement ?? {};
+  const network = getNetwork(options.network);
+  const channelPayments =
+    bs.enabled === false
+      ? undefined
+      : createChannelPayments({
+          storage: createChannelStorage(paymentStore),
+          facilitator,
+          payTo: options.sellerAddress,
+          network,
+          asset: network.usdcAddress,
+          withdrawDelaySeconds: bs.withdrawDelaySeconds,
+          logger,
+        });
+  const channelClaims =
+    channelPayments === undefined
+      ? undefined
+      : startChannelClaims(channelPayments.manager, {
+          intervalSeconds: bs.claimIntervalSeconds ?? 60,
+          refundIdleSeconds: bs.refundIdleSeconds,
+          logger,
+        });
   app = createApp({
     config: {
       sellerAddress: options.sellerAddress,
@@ -170,19 +233,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       maxResponseBytes: options.awsLimits?.maxResponseBytes,
     },
     paymentStore,
-    facilitator:
-      options.facilitator ??
-      createHttpFacilitatorClient({
-        url: options.facilitatorUrl,
-        kind: options.facilitatorKind ?? 'ours',
-        cdpApiKeyId: options.cdpApiKeyId,
-        cdpApiKeySecret: options.cdpApiKeySecret,
-      }),
+    facilitator,
     imageGenerator,
-    imageStore: createLocalImageStore({ dataDir: options.dataDir, publicUrl, secret: imageUrlSecret }),
+    imageStore: wrapImageStore(
+      createLocalImageStore({ dataDir: options.dataDir, publicUrl, secret: imageUrlSecret }),
+    ),
     clock,
     logger,
     chain,
+    channels: channelPayments,
   });
   logger.info('listening', {
     url,
@@ -194,11 +253,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   return {
     url,
     dynamodbEndpoint: endpoint,
+    channels:
+      channelPayments === undefined || channelClaims === undefined
+        ? undefined
+        : { payments: channelPayments, claims: channelClaims },
     stop: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
+      // Claim and settle what the channels were charged before the store goes away.
+      await channelClaims?.stop();
       if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.close();
       dynamo?.destroy();
       await localDynamo?.stop();
