@@ -48,6 +48,7 @@ export async function requestQuote(
   gatewayUrl: string,
   order: ImageOrder,
   network: NetworkInfo,
+  scheme: 'exact' | 'batch-settlement' = 'exact',
 ): Promise<Quote> {
   let response: Response;
   try {
@@ -82,7 +83,7 @@ export async function requestQuote(
   for (const accept of required.accepts) {
     const raw = accept as unknown as Record<string, unknown>;
     const amount = raw.amount ?? raw.maxAmountRequired;
-    if (accept.scheme !== 'exact') continue;
+    if (accept.scheme !== scheme) continue;
     const acceptNetwork: string = accept.network;
     if (acceptNetwork !== network.caip2 && acceptNetwork !== network.v1Name) continue;
     if (typeof amount !== 'string' || !/^\d+$/.test(amount)) continue;
@@ -90,7 +91,7 @@ export async function requestQuote(
   }
   throw new GatewayError(
     'no_matching_requirements',
-    `the gateway offers no exact payment on ${network.displayName}`,
+    `the gateway offers no ${scheme} payment on ${network.displayName}`,
   );
 }
 
