@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { artifactJson, artifactModule, CONTRACTS, compileContracts } from './compile-contracts.ts';
+import {
+  ARTIFACT_IDS,
+  artifactJson,
+  artifactModule,
+  CONTRACTS,
+  compileContracts,
+} from './compile-contracts.ts';
 
 const artifactsDir = new URL('./artifacts/', import.meta.url);
 
@@ -15,7 +21,7 @@ describe('committed contract artifacts', () => {
       const artifact = compiled[name];
       expect(artifact.deployedBytecode.length).toBeGreaterThan(2);
       expect(readFileSync(new URL(`${name}.json`, artifactsDir), 'utf8')).toBe(artifactJson(artifact));
-      expect(readFileSync(new URL(`${name.toLowerCase()}.ts`, artifactsDir), 'utf8')).toBe(
+      expect(readFileSync(new URL(`${ARTIFACT_IDS[name]}.ts`, artifactsDir), 'utf8')).toBe(
         artifactModule(artifact),
       );
     }

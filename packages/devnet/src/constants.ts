@@ -26,6 +26,18 @@ export const USDC_ADDRESS: Address = NETWORKS.devnet.usdcAddress;
 /** Multicall3's canonical address (same on every chain). */
 export const MULTICALL3_ADDRESS: Address = '0xcA11bde05977b3631167028862bE2a173976CA11';
 
+/**
+ * The x402 `batch-settlement` channel contract (contracts/BatchSettlement.sol), at the address
+ * `@x402/evm` uses (its `BATCH_SETTLEMENT_ADDRESS`; a test checks they agree).
+ */
+export const BATCH_SETTLEMENT_ADDRESS: Address = '0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003';
+
+/**
+ * The EIP-3009 deposit collector (contracts/ERC3009DepositCollector.sol), at `@x402/evm`'s
+ * `ERC3009_DEPOSIT_COLLECTOR_ADDRESS`.
+ */
+export const ERC3009_DEPOSIT_COLLECTOR_ADDRESS: Address = '0x4020806089470a89826cB9fB1f4059150b550004';
+
 export const USDC_DECIMALS = X402_USDC_DECIMALS;
 /** EIP-712 domain of USDC on Base Sepolia (and of the devnet contract). */
 export const USDC_EIP712_NAME = USDC_EIP712_DOMAIN.name;

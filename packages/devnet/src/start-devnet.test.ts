@@ -6,10 +6,18 @@ import { createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVNET_ACCOUNTS } from './accounts.ts';
+import { batchSettlementAbi, batchSettlementDeployedBytecode } from './artifacts/batchSettlement.ts';
+import { erc3009DepositCollectorDeployedBytecode } from './artifacts/erc3009DepositCollector.ts';
 import { multicall3Abi } from './artifacts/multicall3.ts';
 import { usdcAbi } from './artifacts/usdc.ts';
 import { devnetChain } from './chain.ts';
-import { MULTICALL3_ADDRESS, USDC_ADDRESS } from './constants.ts';
+import { openDevnetChannel } from './channels.ts';
+import {
+  BATCH_SETTLEMENT_ADDRESS,
+  ERC3009_DEPOSIT_COLLECTOR_ADDRESS,
+  MULTICALL3_ADDRESS,
+  USDC_ADDRESS,
+} from './constants.ts';
 import { connectDevnet } from './devnet-client.ts';
 import { DevnetError } from './errors.ts';
 import { type Devnet, startDevnet } from './start-devnet.ts';
@@ -210,6 +218,47 @@ describe('startDevnet', () => {
     devnet = await startDevnet({ dataDir, port: 0, quiet: true });
     expect(devnet.initialised).toBe(false);
     expect(await devnet.usdcBalance(devnet.accounts.seller.address)).toBe(expected);
+  });
+
+  it('installs the batch-settlement contracts at their addresses on every start, keeping channel state', async () => {
+    expect(await devnet.publicClient.getCode({ address: BATCH_SETTLEMENT_ADDRESS })).toBe(
+      batchSettlementDeployedBytecode,
+    );
+    expect(await devnet.publicClient.getCode({ address: ERC3009_DEPOSIT_COLLECTOR_ADDRESS })).toBe(
+      erc3009DepositCollectorDeployedBytecode,
+    );
+    const [payer] = await devnet.fundPayers(1, 250_000n);
+    if (!payer) throw new Error('no payer');
+    const { channelId } = await openDevnetChannel(devnet, {
+      payer,
+      receiverAuthorizer: devnet.accounts.settler.address,
+      amount: 250_000n,
+    });
+    // A state saved without the contracts (older data dir): their code is gone, their storage stays.
+    for (const address of [BATCH_SETTLEMENT_ADDRESS, ERC3009_DEPOSIT_COLLECTOR_ADDRESS]) {
+      await devnet.publicClient.request({
+        method: 'anvil_setCode' as never,
+        params: [address, '0x'] as never,
+      });
+    }
+    await devnet.stop();
+
+    devnet = await startDevnet({ dataDir, port: 0, quiet: true });
+    expect(devnet.initialised).toBe(false);
+    expect(await devnet.publicClient.getCode({ address: BATCH_SETTLEMENT_ADDRESS })).toBe(
+      batchSettlementDeployedBytecode,
+    );
+    expect(await devnet.publicClient.getCode({ address: ERC3009_DEPOSIT_COLLECTOR_ADDRESS })).toBe(
+      erc3009DepositCollectorDeployedBytecode,
+    );
+    expect(
+      await devnet.publicClient.readContract({
+        address: BATCH_SETTLEMENT_ADDRESS,
+        abi: batchSettlementAbi,
+        functionName: 'channels',
+        args: [channelId],
+      }),
+    ).toStrictEqual([250_000n, 0n]);
   });
 });
 

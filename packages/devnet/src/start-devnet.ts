@@ -5,12 +5,16 @@ import { performance } from 'node:perf_hooks';
 import { type Address, createWalletClient, type Hash, type Hex, http, pad } from 'viem';
 import { DEVNET_ACCOUNTS } from './accounts.ts';
 import { type AnvilProcess, spawnAnvil } from './anvil.ts';
+import { batchSettlementDeployedBytecode } from './artifacts/batchSettlement.ts';
+import { erc3009DepositCollectorDeployedBytecode } from './artifacts/erc3009DepositCollector.ts';
 import { multicall3Bytecode } from './artifacts/multicall3.ts';
 import { usdcAbi, usdcBytecode } from './artifacts/usdc.ts';
 import { devnetChain } from './chain.ts';
 import {
+  BATCH_SETTLEMENT_ADDRESS,
   DEVNET_CHAIN_ID,
   DEVNET_MNEMONIC,
+  ERC3009_DEPOSIT_COLLECTOR_ADDRESS,
   INITIAL_FUNDING,
   MULTICALL3_ADDRESS,
   USDC_ADDRESS,
@@ -130,6 +134,7 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
     const client = createDevnetClient({ rpcUrl });
     const initialised = !(await hasCode(client, USDC_ADDRESS));
     if (initialised) await initialiseChain(client);
+    await installChannelContracts(client);
     if (explorerPort !== false) explorer = await startExplorer({ rpcUrl, port: explorerPort, host });
     const startMs = Math.round(performance.now() - started);
     log(
@@ -221,6 +226,25 @@ async function placeAt(client: DevnetClient, bytecode: Hex, target: Address, slo
     ]);
   }
   await anvilRequest(client, 'anvil_setCode', [deployed, '0x']);
+}
+
+/**
+ * Every start (fresh chain or restored state): the batch-settlement channel contract and its ERC-3009
+ * deposit collector at the addresses `@x402/evm` uses. Neither has a constructor, an immutable or
+ * constructor-set storage, so the compiled runtime code is placed as is; it is replaced when it
+ * differs from the committed artifact (a state file from before the contracts existed, or an edited
+ * contract), and channel storage is kept.
+ */
+async function installChannelContracts(client: DevnetClient): Promise<void> {
+  const contracts: [Address, Hex][] = [
+    [BATCH_SETTLEMENT_ADDRESS, batchSettlementDeployedBytecode],
+    [ERC3009_DEPOSIT_COLLECTOR_ADDRESS, erc3009DepositCollectorDeployedBytecode],
+  ];
+  for (const [address, code] of contracts) {
+    const current = await client.publicClient.getCode({ address });
+    if (current?.toLowerCase() !== code.toLowerCase())
+      await anvilRequest(client, 'anvil_setCode', [address, code]);
+  }
 }
 
 /** First start only: contracts at their canonical addresses and the funding of docs/CONVENTIONS.md. */
