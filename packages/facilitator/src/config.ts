@@ -6,6 +6,8 @@ import { FACILITATOR_NETWORKS, type FacilitatorNetwork, NETWORK_INFO } from './n
 
 /** Devnet account index of the facilitator settler (docs/CONVENTIONS.md). */
 const DEVNET_SETTLER_INDEX = 2;
+/** Devnet account index of the facilitator's batch-settlement receiver authorizer (signs, holds nothing). */
+export const DEVNET_RECEIVER_AUTHORIZER_INDEX = 4;
 
 const privateKey = z
   .string()
@@ -41,7 +43,50 @@ export const FacilitatorEnv = z.object({
   FACILITATOR_GAS_LIMIT: z
     .union([z.literal('estimate'), z.coerce.number().int().min(21_000).max(30_000_000)])
     .optional(),
+  /** Serve the batch-settlement scheme beside exact (v2). */
+  FACILITATOR_BATCH_SETTLEMENT: z.enum(['on', 'off']).default('on'),
+  /**
+   * Key of the batch-settlement receiver authorizer this facilitator offers (`/supported`
+   * `extra.receiverAuthorizer`); `none` offers none. Devnet default: devnet account 4.
+   */
+  FACILITATOR_RECEIVER_AUTHORIZER_KEY: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return undefined;
+      if (value === 'none') return null;
+      const parsed = privateKey.safeParse(value);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: 'expected a 32-byte hex private key or none' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  /** Bearer tokens (comma-separated, 16+ characters each) allowed to ask for the authorizer's signatures. */
+  FACILITATOR_AUTHORIZER_TOKENS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return undefined;
+      const tokens = value.split(',').map((token) => token.trim());
+      if (tokens.some((token) => !/^[\x21-\x7e]{16,256}$/.test(token))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected tokens of 16-256 printable characters, comma-separated',
+        });
+        return z.NEVER;
+      }
+      return tokens;
+    }),
 });
+
+export interface BatchSettlementConfig {
+  /** The receiver authorizer's key, or undefined when this facilitator offers none. */
+  receiverAuthorizerKey: Hex | undefined;
+  /** Tokens for delegated signatures; undefined: open (devnet only). */
+  authorizerTokens: string[] | undefined;
+}
 
 export interface FacilitatorConfig {
   rpcUrl: string;
@@ -52,6 +97,8 @@ export interface FacilitatorConfig {
   receiptTimeoutMs: number;
   pollingIntervalMs: number;
   gasLimit: bigint | undefined;
+  /** Undefined when batch-settlement is turned off. */
+  batchSettlement: BatchSettlementConfig | undefined;
 }
 
 export class ConfigError extends AppError<'invalid_config'> {
@@ -74,6 +121,15 @@ export function loadFacilitatorConfig(
   const info = NETWORK_INFO[e.FACILITATOR_NETWORK];
   const privateKeys = e.FACILITATOR_PRIVATE_KEY ?? defaultKeys(e.FACILITATOR_NETWORK);
   assertSettlerKeysAllowed({ network: e.FACILITATOR_NETWORK, rpcUrl: e.FACILITATOR_RPC_URL, privateKeys });
+  let batchSettlement: BatchSettlementConfig | undefined;
+  if (e.FACILITATOR_BATCH_SETTLEMENT === 'on') {
+    batchSettlement = resolveBatchSettlementConfig({
+      network: e.FACILITATOR_NETWORK,
+      rpcUrl: e.FACILITATOR_RPC_URL,
+      receiverAuthorizerKey: e.FACILITATOR_RECEIVER_AUTHORIZER_KEY,
+      authorizerTokens: e.FACILITATOR_AUTHORIZER_TOKENS,
+    });
+  }
   return {
     rpcUrl: e.FACILITATOR_RPC_URL,
     network: e.FACILITATOR_NETWORK,
@@ -83,7 +139,43 @@ export function loadFacilitatorConfig(
     receiptTimeoutMs: e.FACILITATOR_RECEIPT_TIMEOUT_MS,
     pollingIntervalMs: e.FACILITATOR_POLLING_INTERVAL_MS ?? info.defaultPollingIntervalMs,
     gasLimit: resolveGasLimit(e.FACILITATOR_NETWORK, e.FACILITATOR_GAS_LIMIT),
+    batchSettlement,
   };
+}
+
+/**
+ * The batch-settlement receiver authorizer: the given key, none (`null`), or on the devnet the
+ * devnet authorizer. A facilitator that signs claims and refunds for servers must authenticate
+ * those requests (the spec), so off the devnet an authorizer key needs tokens; devnet keys are
+ * refused off a loopback RPC like settler keys.
+ */
+export function resolveBatchSettlementConfig(params: {
+  network: FacilitatorNetwork;
+  rpcUrl: string;
+  receiverAuthorizerKey: Hex | null | undefined;
+  authorizerTokens: string[] | undefined;
+}): BatchSettlementConfig {
+  const info = NETWORK_INFO[params.network];
+  const receiverAuthorizerKey =
+    params.receiverAuthorizerKey === null
+      ? undefined
+      : (params.receiverAuthorizerKey ??
+        (info.localOnly ? devnetPrivateKey(DEVNET_RECEIVER_AUTHORIZER_INDEX) : undefined));
+  if (receiverAuthorizerKey !== undefined && !isLoopbackRpcUrl(params.rpcUrl)) {
+    try {
+      assertKeyAllowed({ privateKey: receiverAuthorizerKey, rpcUrl: params.rpcUrl });
+    } catch (error) {
+      throw new ConfigError(
+        `FACILITATOR_RECEIVER_AUTHORIZER_KEY: ${error instanceof Error ? error.message : 'refused'}`,
+      );
+    }
+  }
+  if (receiverAuthorizerKey !== undefined && params.authorizerTokens === undefined && !info.localOnly) {
+    throw new ConfigError(
+      'FACILITATOR_AUTHORIZER_TOKENS: required with FACILITATOR_RECEIVER_AUTHORIZER_KEY on a public network',
+    );
+  }
+  return { receiverAuthorizerKey, authorizerTokens: params.authorizerTokens };
 }
 
 /** Devnet: fixed 200k (saves `eth_estimateGas`; a transferWithAuthorization uses ~60-90k). Else estimate. */

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { createJsonLogger, type Logger } from './logger.ts';
 import type { PaymentFacilitator } from './payment-facilitator.ts';
 import { REQUEST_ERRORS } from './reasons.ts';
-import { parseFacilitatorRequest } from './request-schema.ts';
+import { type FacilitatorRequest, parseFacilitatorRequest } from './request-schema.ts';
 
 export interface FacilitatorAppDeps {
   facilitator: PaymentFacilitator;
@@ -68,8 +68,12 @@ export function createFacilitatorApp(deps: FacilitatorAppDeps): Hono {
     const context = {
       route,
       version: request.version,
+      scheme: request.scheme,
+      ...(request.scheme === 'batch-settlement'
+        ? { operation: request.body.paymentPayload.payload.type }
+        : {}),
       network: request.body.paymentRequirements.network,
-      payer: request.body.paymentPayload.payload.authorization.from,
+      payer: payerOf(request),
     };
     if (route === 'verify') {
       const answer = await facilitator.verify(request);
@@ -82,15 +86,25 @@ export function createFacilitatorApp(deps: FacilitatorAppDeps): Hono {
       });
       return c.json(answer, 200);
     }
-    const answer = await facilitator.settle(request);
+    const answer = await facilitator.settle(request, {
+      bearerToken: bearerToken(c.req.header('authorization')),
+    });
+    // A delegated signature asked for without a valid token: 401, the rest of the body as usual.
+    const status = answer.errorReason === REQUEST_ERRORS.unauthorized ? 401 : 200;
     logger.info('request', {
       ...context,
-      status: 200,
+      status,
       outcome: answer.success ? 'settled' : 'failed',
       reason: answer.errorReason,
       tx: answer.transaction || undefined,
       ms: ms(),
     });
+    if (status === 401) {
+      return c.json(
+        { error: REQUEST_ERRORS.unauthorized, message: answer.errorMessage ?? '', ...answer },
+        401,
+      );
+    }
     return c.json(answer, 200);
   };
 
@@ -107,6 +121,17 @@ export function createFacilitatorApp(deps: FacilitatorAppDeps): Hono {
     return c.json({ error: REQUEST_ERRORS.internal, message: 'internal error' }, 500);
   });
   return app;
+}
+
+function payerOf(request: FacilitatorRequest): string | undefined {
+  if (request.scheme === 'exact') return request.body.paymentPayload.payload.authorization.from;
+  const payload = request.body.paymentPayload.payload;
+  return 'channelConfig' in payload ? payload.channelConfig.payer : undefined;
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
 }
 
 function badRequestBody(route: Route, code: string, message: string): Record<string, unknown> {

@@ -1,4 +1,6 @@
 import { handle } from 'hono/aws-lambda';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createBatchSettlementSigner } from './batch-settlement-signer.ts';
 import { loadFacilitatorConfig } from './config.ts';
 import { createFacilitatorApp } from './facilitator-app.ts';
 import { NETWORK_INFO } from './networks.ts';
@@ -20,6 +22,23 @@ const signer = createSettlerSigner({
   gasLimit: config.gasLimit,
   syncSend: network.localOnly,
 });
-const app = createFacilitatorApp({ facilitator: createPaymentFacilitator({ signer, network }) });
+const batch = config.batchSettlement;
+const app = createFacilitatorApp({
+  facilitator: createPaymentFacilitator({
+    signer,
+    network,
+    ...(batch
+      ? {
+          batchSettlement: {
+            signer: createBatchSettlementSigner(signer),
+            ...(batch.receiverAuthorizerKey
+              ? { receiverAuthorizer: privateKeyToAccount(batch.receiverAuthorizerKey) }
+              : {}),
+            ...(batch.authorizerTokens ? { authorizerTokens: batch.authorizerTokens } : {}),
+          },
+        }
+      : {}),
+  }),
+});
 
 export const handler = handle(app);

@@ -1,12 +1,19 @@
-import { x402Facilitator } from '@x402/core/facilitator';
+import { type PendingSettlementStore, x402Facilitator } from '@x402/core/facilitator';
 import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types';
 import { eip3009ABI, type FacilitatorEvmSigner } from '@x402/evm';
+import { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/facilitator';
+import type { AuthorizerSigner } from '@x402/evm/batch-settlement/server';
 import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
 import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/facilitator';
 import { type Address, getAddress, type Hex } from 'viem';
+import {
+  type BatchSettlementHandlers,
+  createBatchSettlementHandlers,
+  type SettleAuth,
+} from './batch-settlement-facilitator.ts';
 import type { NetworkInfo } from './networks.ts';
 import { FACILITATOR_REASONS as R } from './reasons.ts';
-import type { FacilitatorRequest } from './request-schema.ts';
+import type { ExactFacilitatorRequest, FacilitatorRequest } from './request-schema.ts';
 import { type SettlementTrace, settlementTrace } from './settlement-trace.ts';
 
 /** `GET /supported`: the official shape, with v1 network names (not CAIP-2) in v1 kinds. */
@@ -19,7 +26,8 @@ export interface SupportedAnswer {
 /** What the HTTP layer needs; the in-process fake in tests implements the same shape. */
 export interface PaymentFacilitator {
   verify(request: FacilitatorRequest): Promise<VerifyResponse>;
-  settle(request: FacilitatorRequest): Promise<SettleResponse>;
+  /** `auth` carries the caller's bearer token (checked only for delegated batch-settlement signatures). */
+  settle(request: FacilitatorRequest, auth?: SettleAuth): Promise<SettleResponse>;
   supported(): SupportedAnswer;
   /** Settler addresses and network, for `/health`. */
   describe(): { network: string; v1Network: string; signers: readonly string[] };
@@ -30,6 +38,23 @@ export interface CreatePaymentFacilitatorParameters {
   network: NetworkInfo;
   /** How long a `settlement_pending` hash is remembered so a retried settle reconciles with it. */
   pendingTtlMs?: number;
+  /** The batch-settlement scheme (v2) beside exact; omitted: not served. */
+  batchSettlement?: BatchSettlementParameters;
+}
+
+export interface BatchSettlementParameters {
+  /** The settler signer adapted for the scheme (see `createBatchSettlementSigner`). */
+  signer: FacilitatorEvmSigner;
+  /**
+   * A key that signs `ClaimBatch` / `Refund` for channels whose `receiverAuthorizer` is its
+   * address; advertised as `extra.receiverAuthorizer` in `/supported`. It pays no gas. Omitted:
+   * servers bring their own receiver authorizer and send its signatures.
+   */
+  receiverAuthorizer?: AuthorizerSigner;
+  /** Bearer tokens allowed to ask for those signatures (required off the devnet). */
+  authorizerTokens?: readonly string[];
+  /** Where a deposit's pending hash is kept so a retried settle reconciles (default: in memory). */
+  pendingSettlementStore?: PendingSettlementStore;
 }
 
 interface Authorization {
@@ -62,18 +87,36 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
     // simulateInSettle stays off (the default): verify already simulated; settle re-checks locally.
     .register(network.caip2, new ExactEvmScheme(signer))
     .registerV1([network.v1Name as `${string}:${string}`], new ExactEvmSchemeV1(signer));
+  let batch: BatchSettlementHandlers | undefined;
+  if (params.batchSettlement) {
+    const { receiverAuthorizer, authorizerTokens, pendingSettlementStore } = params.batchSettlement;
+    official.register(
+      network.caip2,
+      new BatchSettlementEvmScheme(params.batchSettlement.signer, receiverAuthorizer, {
+        // No ERC-6492 factory: the facilitator never deploys a payer's smart wallet.
+        eip6492AllowedFactories: [],
+        ...(pendingSettlementStore ? { pendingSettlementStore } : {}),
+      }),
+    );
+    batch = createBatchSettlementHandlers({
+      official,
+      network,
+      hasReceiverAuthorizer: receiverAuthorizer !== undefined,
+      ...(authorizerTokens ? { authorizerTokens } : {}),
+    });
+  }
 
   const inFlight = new Set<string>();
   const pending = new Map<string, { hash: Hex; at: number }>();
 
-  const networkOf = (request: FacilitatorRequest): string => request.body.paymentRequirements.network;
-  const isOurNetwork = (request: FacilitatorRequest): boolean =>
+  const networkOf = (request: ExactFacilitatorRequest): string => request.body.paymentRequirements.network;
+  const isOurNetwork = (request: ExactFacilitatorRequest): boolean =>
     request.version === 1
       ? request.body.paymentRequirements.network === network.v1Name
       : request.body.paymentRequirements.network === network.caip2;
 
   // The official types model v1 and v2 payloads as one shape; the bodies were validated by zod.
-  const toOfficial = (request: FacilitatorRequest): [PaymentPayload, PaymentRequirements] =>
+  const toOfficial = (request: ExactFacilitatorRequest): [PaymentPayload, PaymentRequirements] =>
     [request.body.paymentPayload, request.body.paymentRequirements] as unknown as [
       PaymentPayload,
       PaymentRequirements,
@@ -110,7 +153,7 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
   };
 
   const reconcilePending = async (
-    request: FacilitatorRequest,
+    request: ExactFacilitatorRequest,
     auth: Authorization,
     hash: Hex,
   ): Promise<SettleResponse> => {
@@ -137,6 +180,10 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
     supported: () => official.getSupported(),
 
     async verify(request) {
+      if (request.scheme === 'batch-settlement') {
+        if (batch) return batch.verify(request);
+        return { isValid: false, invalidReason: R.unsupportedScheme };
+      }
       const auth = authorizationOf(request);
       if (!isOurNetwork(request)) {
         return { isValid: false, invalidReason: R.unsupportedNetwork, payer: auth.from };
@@ -179,7 +226,12 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       return refused(await precheck(auth)) ?? answer;
     },
 
-    async settle(request) {
+    async settle(request, callerAuth) {
+      if (request.scheme === 'batch-settlement') {
+        if (batch) return batch.settle(request, callerAuth);
+        const network = request.body.paymentRequirements.network;
+        return { success: false, errorReason: R.unsupportedScheme, transaction: '', network };
+      }
       const auth = authorizationOf(request);
       const fail = (errorReason: string, transaction = '', errorMessage?: string): SettleResponse => ({
         success: false,
@@ -230,7 +282,7 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
   };
 }
 
-function authorizationOf(request: FacilitatorRequest): Authorization {
+function authorizationOf(request: ExactFacilitatorRequest): Authorization {
   const { authorization } = request.body.paymentPayload.payload;
   const asset = getAddress(request.body.paymentRequirements.asset);
   const from = getAddress(authorization.from);

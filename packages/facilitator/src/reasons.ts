@@ -18,6 +18,21 @@ export const FACILITATOR_REASONS = {
   unexpectedVerifyError: 'unexpected_verify_error',
   /** An RPC or other fault while settling; see `transaction` for any broadcast hash. */
   unexpectedSettleError: 'unexpected_settle_error',
+  /** The requirements name a scheme this facilitator does not serve (batch-settlement turned off). */
+  unsupportedScheme: 'unsupported_scheme',
+} as const;
+
+/**
+ * Reason codes of the batch-settlement scheme this facilitator answers itself (the spec's codes;
+ * the official scheme's own, e.g. `invalid_batch_settlement_evm_voucher_signature`, pass through).
+ */
+export const BATCH_SETTLEMENT_REASONS = {
+  /** An operation on the same channel (or receiver and token) is in flight here; retry shortly. */
+  channelBusy: 'invalid_batch_settlement_evm_channel_busy',
+  /** `paymentPayload.accepted.network` differs from `paymentRequirements.network`. */
+  networkMismatch: 'invalid_batch_settlement_evm_network_mismatch',
+  /** The payload type is not one this route handles (a voucher is never settled on chain). */
+  payloadType: 'invalid_batch_settlement_evm_payload_type',
 } as const;
 
 /** Error codes of 4xx answers for requests that could not be read at all. */
@@ -27,5 +42,10 @@ export const REQUEST_ERRORS = {
   versionMismatch: 'x402_version_mismatch',
   payloadTooLarge: 'payload_too_large',
   notFound: 'not_found',
+  /**
+   * 401: a claim or refund asks this facilitator to sign as the channel's receiver authorizer
+   * without a valid `Authorization: Bearer` token.
+   */
+  unauthorized: 'unauthorized',
   internal: 'internal_error',
 } as const;

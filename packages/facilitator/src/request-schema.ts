@@ -1,12 +1,22 @@
 import { FacilitatorRequestV1, FacilitatorRequestV2 } from '@agentic-payments/x402';
 import { z } from 'zod';
+import { BatchSettlementRequestBody } from './batch-settlement-schema.ts';
 
-// `/verify` and `/settle` bodies are the shared wire schemas of @agentic-payments/x402 (exact
-// EVM scheme with an EIP-3009 authorization, v1 and v2); this module only picks the version.
+// `/verify` and `/settle` bodies of the exact scheme are the shared wire schemas of
+// @agentic-payments/x402 (EIP-3009 authorization, v1 and v2); batch-settlement bodies are
+// batch-settlement-schema.ts (v2 only). This module picks the scheme and the version.
 
-export type FacilitatorRequest =
-  | { version: 1; body: FacilitatorRequestV1 }
-  | { version: 2; body: FacilitatorRequestV2 };
+export type ExactFacilitatorRequest =
+  | { scheme: 'exact'; version: 1; body: FacilitatorRequestV1 }
+  | { scheme: 'exact'; version: 2; body: FacilitatorRequestV2 };
+
+export type BatchSettlementFacilitatorRequest = {
+  scheme: 'batch-settlement';
+  version: 2;
+  body: BatchSettlementRequestBody;
+};
+
+export type FacilitatorRequest = ExactFacilitatorRequest | BatchSettlementFacilitatorRequest;
 
 export type ParseFacilitatorRequestResult =
   | { ok: true; request: FacilitatorRequest }
@@ -15,9 +25,15 @@ export type ParseFacilitatorRequestResult =
 const versionProbe = z.object({
   x402Version: z.unknown().optional(),
   paymentPayload: z.object({ x402Version: z.union([z.literal(1), z.literal(2)]) }),
+  paymentRequirements: z.object({ scheme: z.unknown() }).optional(),
 });
 
-/** Parses a `/verify` or `/settle` body; the payload's `x402Version` decides v1 or v2. */
+const BATCH_SETTLEMENT = 'batch-settlement';
+
+/**
+ * Parses a `/verify` or `/settle` body; the payload's `x402Version` decides v1 or v2, the
+ * requirements' `scheme` decides exact or batch-settlement (v2 only).
+ */
 export function parseFacilitatorRequest(input: unknown): ParseFacilitatorRequestResult {
   const probe = versionProbe.safeParse(input);
   if (!probe.success) {
@@ -34,11 +50,16 @@ export function parseFacilitatorRequest(input: unknown): ParseFacilitatorRequest
   if (version === 1) {
     const parsed = FacilitatorRequestV1.safeParse(input);
     if (!parsed.success) return { ok: false, code: 'invalid_request', message: describe(parsed.error) };
-    return { ok: true, request: { version: 1, body: parsed.data } };
+    return { ok: true, request: { scheme: 'exact', version: 1, body: parsed.data } };
+  }
+  if (probe.data.paymentRequirements?.scheme === BATCH_SETTLEMENT) {
+    const parsed = BatchSettlementRequestBody.safeParse(input);
+    if (!parsed.success) return { ok: false, code: 'invalid_request', message: describe(parsed.error) };
+    return { ok: true, request: { scheme: BATCH_SETTLEMENT, version: 2, body: parsed.data } };
   }
   const parsed = FacilitatorRequestV2.safeParse(input);
   if (!parsed.success) return { ok: false, code: 'invalid_request', message: describe(parsed.error) };
-  return { ok: true, request: { version: 2, body: parsed.data } };
+  return { ok: true, request: { scheme: 'exact', version: 2, body: parsed.data } };
 }
 
 function describe(error: z.ZodError): string {

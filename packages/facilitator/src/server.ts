@@ -15,6 +15,14 @@ try {
     receiptTimeoutMs: config.receiptTimeoutMs,
     pollingIntervalMs: config.pollingIntervalMs,
     gasLimit: config.gasLimit === undefined ? 'estimate' : Number(config.gasLimit),
+    batchSettlement: config.batchSettlement
+      ? {
+          receiverAuthorizerKey: config.batchSettlement.receiverAuthorizerKey ?? null,
+          ...(config.batchSettlement.authorizerTokens
+            ? { authorizerTokens: config.batchSettlement.authorizerTokens }
+            : {}),
+        }
+      : false,
     logger,
   });
   const shutdown = () => {

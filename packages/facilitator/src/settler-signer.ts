@@ -64,6 +64,8 @@ export interface SettlerStats {
 
 export interface SettlerSigner extends FacilitatorEvmSigner {
   readonly publicClient: PublicClient<Transport, Chain>;
+  /** `eth_estimateGas` for a call from the first settler (for transactions of unknown size). */
+  estimateGas(args: { to: Address; data: Hex }): Promise<bigint>;
   stats(): SettlerStats;
   /** Fails the pending receipt waits and stops polling. */
   close(): void;
@@ -228,6 +230,8 @@ export function createSettlerSigner(options: SettlerSignerOptions): SettlerSigne
 
   return {
     publicClient,
+    estimateGas: ({ to, data }) =>
+      publicClient.estimateGas({ account: settlers[0]?.account.address, to, data }),
     getAddresses: () => settlers.map((s) => s.account.address),
     readContract: (args) =>
       publicClient.readContract({

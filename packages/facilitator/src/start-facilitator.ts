@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hex } from 'viem';
-import { assertSettlerKeysAllowed, resolveGasLimit } from './config.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createBatchSettlementSigner } from './batch-settlement-signer.ts';
+import { assertSettlerKeysAllowed, resolveBatchSettlementConfig, resolveGasLimit } from './config.ts';
 import { createFacilitatorApp } from './facilitator-app.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { type FacilitatorNetwork, NETWORK_INFO } from './networks.ts';
@@ -21,6 +23,14 @@ export interface StartFacilitatorOptions {
   pollingIntervalMs?: number;
   /** Fixed settlement gas limit, or 'estimate'. Default: fixed on the devnet, estimated elsewhere. */
   gasLimit?: number | 'estimate';
+  /**
+   * The batch-settlement scheme beside exact (default: served). `false` turns it off.
+   * `receiverAuthorizerKey`: the key this facilitator signs claims and refunds with for channels
+   * that delegate to it (default: the devnet authorizer on the devnet, none elsewhere; `null`:
+   * none). `authorizerTokens`: bearer tokens allowed to ask for those signatures (default on the
+   * devnet: anyone; required elsewhere).
+   */
+  batchSettlement?: false | { receiverAuthorizerKey?: Hex | null; authorizerTokens?: readonly string[] };
   logger?: Logger;
 }
 
@@ -29,6 +39,8 @@ export interface RunningFacilitator {
   /** The first settler address. */
   address: Hex;
   addresses: readonly Hex[];
+  /** The batch-settlement receiver authorizer this facilitator advertises, if any. */
+  receiverAuthorizer: Hex | undefined;
   stats(): SettlerStats;
   stop(): Promise<void>;
 }
@@ -56,8 +68,32 @@ export async function startFacilitator(options: StartFacilitatorOptions): Promis
     gasLimit: resolveGasLimit(options.network, options.gasLimit),
     syncSend: info.localOnly,
   });
+  const batchOptions = options.batchSettlement === false ? undefined : (options.batchSettlement ?? {});
+  const batchConfig =
+    batchOptions &&
+    resolveBatchSettlementConfig({
+      network: options.network,
+      rpcUrl: options.rpcUrl,
+      receiverAuthorizerKey: batchOptions.receiverAuthorizerKey,
+      authorizerTokens: batchOptions.authorizerTokens ? [...batchOptions.authorizerTokens] : undefined,
+    });
+  const receiverAuthorizer = batchConfig?.receiverAuthorizerKey
+    ? privateKeyToAccount(batchConfig.receiverAuthorizerKey)
+    : undefined;
   const app = createFacilitatorApp({
-    facilitator: createPaymentFacilitator({ signer, network: info }),
+    facilitator: createPaymentFacilitator({
+      signer,
+      network: info,
+      ...(batchConfig
+        ? {
+            batchSettlement: {
+              signer: createBatchSettlementSigner(signer),
+              ...(receiverAuthorizer ? { receiverAuthorizer } : {}),
+              ...(batchConfig.authorizerTokens ? { authorizerTokens: batchConfig.authorizerTokens } : {}),
+            },
+          }
+        : {}),
+    }),
     logger,
   });
   const host = options.host ?? '127.0.0.1';
@@ -73,6 +109,7 @@ export async function startFacilitator(options: StartFacilitatorOptions): Promis
     url,
     address: addresses[0] as Hex,
     addresses,
+    receiverAuthorizer: receiverAuthorizer?.address,
     stats: () => signer.stats(),
     stop: () =>
       new Promise<void>((resolve) => {
