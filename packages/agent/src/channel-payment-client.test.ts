@@ -79,10 +79,12 @@ function fakeChannelSeller(
   options: { amount?: string; paid?: (payload: PaymentPayload) => Response | undefined } = {},
 ) {
   const payloads: PaymentPayload[] = [];
+  const requests: { method: string; body: string }[] = [];
   let charged = 0n;
   let balance = 0n;
   const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
     const request = new Request(input, init);
+    requests.push({ method: request.method, body: await request.clone().text() });
     const header = request.headers.get('PAYMENT-SIGNATURE');
     if (!header) {
       return new Response('{}', {
@@ -136,7 +138,7 @@ function fakeChannelSeller(
       headers: { 'PAYMENT-RESPONSE': encodePaymentResponseHeader(settle) },
     });
   }) as typeof fetch;
-  return { fetchImpl, payloads };
+  return { fetchImpl, payloads, requests };
 }
 
 function buildSession(options: { budgetCap?: bigint; fetch?: typeof fetch } = {}) {
@@ -388,6 +390,11 @@ describe('closeSessionChannel', () => {
     };
     // A zero-charge voucher at the charged total (spec: refund payload).
     expect([refund.type, refund.voucher.maxClaimableAmount]).toStrictEqual(['refund', '80000']);
+    // The probe and the refund reach the paid route as it is served: POST with a valid order.
+    expect(seller.requests.slice(-2).map((r) => [r.method, JSON.parse(r.body).request_id])).toStrictEqual([
+      ['POST', 'refund-id'],
+      ['POST', 'refund-id'],
+    ]);
     expect(session.ctx.turnPayments).toStrictEqual([
       {
         kind: 'refund',

@@ -111,7 +111,7 @@ export async function buyThroughChannel(
   let image: Awaited<ReturnType<typeof readPurchasedImage>> | undefined;
   let readError: unknown;
   try {
-    image = await readPurchasedImage(response, deps.fetch);
+    image = await readPurchasedImage(response, deps.fetch, 'batch-settlement');
   } catch (error) {
     readError = error;
   }

@@ -157,6 +157,11 @@ export async function closeSessionChannel(deps: AgentDeps, ctx: SessionContext):
       storage: sessionChannelStorage(ctx),
       salt: channel.salt as `0x${string}`,
       url: `${deps.config.gatewayUrl}/generate_image`,
+      // A valid order, never generated: the seller answers a refund payload before its resource.
+      routeBody: {
+        request_id: `refund-${deps.newId()}`,
+        prompt: 'cooperative refund of the session channel',
+      },
       fetch: deps.fetch,
     });
   } catch (error) {
