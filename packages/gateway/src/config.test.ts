@@ -17,7 +17,16 @@ describe('loadGatewayConfig', () => {
       IMAGE_GENERATOR: 'local',
       IMAGE_DELIVERY: 'inline',
       AWS_REGION: 'us-east-1',
+      BATCH_SETTLEMENT: 'on',
+      CHANNEL_CLAIM_INTERVAL_SECONDS: 60,
+      CHANNEL_WITHDRAW_DELAY_SECONDS: 900,
     });
+  });
+
+  it('refuses a channel withdraw delay outside the spec’s 15 minutes to 30 days', () => {
+    expect(() =>
+      loadGatewayConfig({ SELLER_ADDRESS: SELLER, CHANNEL_WITHDRAW_DELAY_SECONDS: '60' }),
+    ).toThrow(/CHANNEL_WITHDRAW_DELAY_SECONDS/);
   });
 
   it('names every wrong variable in one error', () => {

@@ -46,6 +46,17 @@ export const GatewayEnvSchema = z
     IMAGE_BUCKET: optionalString,
     /** JSON-RPC used only to recover interrupted settlements (receipt / authorizationState reads). */
     RPC_URL: url.optional(),
+    /**
+     * `on`: the 402 offers `batch-settlement` beside `exact` whenever the facilitator lists it in
+     * /supported (channels in the payment store); `off`: `exact` only.
+     */
+    BATCH_SETTLEMENT: z.enum(['on', 'off']).default('on'),
+    /** Seconds between claim + settle passes of the channel manager (0: only at shutdown). */
+    CHANNEL_CLAIM_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+    /** The channels' withdraw delay (the spec's range: 15 min to 30 days); claims run well inside it. */
+    CHANNEL_WITHDRAW_DELAY_SECONDS: z.coerce.number().int().min(900).max(2_592_000).default(900),
+    /** Refund the unspent balance of channels idle this long (unset: only refunds the payer asks for). */
+    CHANNEL_REFUND_IDLE_SECONDS: z.coerce.number().int().positive().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.FACILITATOR_KIND === 'cdp') {

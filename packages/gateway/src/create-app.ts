@@ -1,7 +1,7 @@
 import type { ImageGenerator } from '@agentic-payments/imaging';
 import {
   AppError,
-  decodePaymentHeader,
+  encodeHeader,
   encodePaymentRequiredHeader,
   encodePaymentResponseHeader,
   explorerTxUrl,
@@ -21,11 +21,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { LAMBDA_SYNC_RESPONSE_MAX_BYTES } from './aws-limits.ts';
+import { decodeGatewayPayment, type GatewayPayment } from './batch-settlement-payload.ts';
 import type { ChainReader } from './chain-reader.ts';
+import type { ChannelPayments } from './channel-payments.ts';
 import type { FacilitatorClient } from './facilitator-client.ts';
 import type { ImageStore } from './image-store.ts';
 import type { Logger } from './logger.ts';
 import type { PaymentStore } from './payment-store.ts';
+import { type ChannelPurchaseOutcome, purchaseWithChannel } from './purchase-channel.ts';
 import { type PurchaseDeadline, type PurchaseOutcome, purchaseImage } from './purchase-image.ts';
 import { GATEWAY_ERRORS } from './reasons.ts';
 import { paymentRequiredV1, paymentRequiredV2, type ServerRequirements } from './requirements.ts';
@@ -72,6 +75,11 @@ export interface GatewayDeps {
   readonly chain?: ChainReader | undefined;
   /** The purchase's time budget (default: inside API Gateway's 30 s, see purchase-image.ts). */
   readonly deadline?: PurchaseDeadline | undefined;
+  /**
+   * `batch-settlement` (payment channels, see channel-payments.ts). Absent: the 402 offers `exact`
+   * only. Present: it offers both while the facilitator lists batch-settlement in /supported.
+   */
+  readonly channels?: ChannelPayments | undefined;
 }
 
 /** Body of `POST /generate_image`. Unknown fields are refused; `price` is accepted and ignored. */
@@ -222,47 +230,28 @@ export function createApp(deps: GatewayDeps) {
       const v2Header = c.req.header(X402_HEADERS.paymentSignature);
       const v1Header = c.req.header(X402_HEADERS.xPayment);
       const header = v2Header ?? v1Header;
-      const paymentRequired = (status: 402, code: string, message: string) => {
+      // The 402 offers exact and, when channels are on and the facilitator supports them,
+      // batch-settlement (v2 header only: batch-settlement has no v1 form). `channelOffer` is the
+      // batch-settlement entry to send (the corrective one after a cumulative mismatch).
+      const paymentRequired = async (
+        status: 402,
+        code: string,
+        message: string,
+        channelOffer?: Record<string, unknown>,
+      ) => {
         c.set('log', { ...c.get('log'), error: code });
+        const offer = channelOffer ?? (await deps.channels?.offer(requirements));
+        const v2 = paymentRequiredV2(requirements, code);
         c.header(
           X402_HEADERS.paymentRequired,
-          encodePaymentRequiredHeader(paymentRequiredV2(requirements, code)),
+          encodePaymentRequiredHeader(
+            offer === undefined ? v2 : { ...v2, accepts: [...v2.accepts, offer as never] },
+          ),
         );
         c.header('cache-control', 'no-store');
         return c.json(paymentRequiredV1(requirements, code, message), status);
       };
-      if (header === undefined || header === '') {
-        const quote = paymentRequired(
-          402,
-          GATEWAY_ERRORS.paymentRequired,
-          'payment required: pay with x402 (exact, USDC)',
-        );
-        // The first step of every purchase (x402's price quote), not a failure: log it as the step.
-        const { error: _quoted, ...log } = c.get('log');
-        c.set('log', { ...log, step: 'payment_requested' });
-        return quote;
-      }
-      let payment: PaymentPayload;
-      try {
-        payment = decodePaymentHeader(header);
-      } catch (error) {
-        if (!isAppError(error)) throw error;
-        return paymentRequired(402, error.code, error.message);
-      }
-      const version = payment.x402Version;
-      c.set('log', { ...c.get('log'), x402_version: version, payer: payment.payload.authorization.from });
-
-      const outcome: PurchaseOutcome = await purchaseImage(deps, {
-        requestId: body.request_id,
-        prompt: body.prompt,
-        size,
-        quality,
-        requirements,
-        payment,
-      });
-
-      if (outcome.kind === 'rejected') return paymentRequired(402, outcome.code, outcome.message);
-      if (outcome.kind === 'failed') {
+      const failed = (outcome: Extract<PurchaseOutcome, { kind: 'failed' }>) => {
         c.set('log', { ...c.get('log'), error: outcome.code, transaction: outcome.transaction });
         if (outcome.retryAfterSeconds !== undefined)
           c.header('retry-after', String(outcome.retryAfterSeconds));
@@ -282,7 +271,158 @@ export function createApp(deps: GatewayDeps) {
           },
           outcome.status,
         );
+      };
+      const imageUrlOf = (imageId: string) =>
+        deps.imageStore.url(imageId, clock.now() + (config.imageUrlTtlMs ?? 3_600_000));
+      const inlineImage = <T extends { image: { mime_type: string; base64?: string } }>(
+        answer: T,
+        bytes: Uint8Array,
+      ) => {
+        const inline =
+          (config.imageDelivery ?? 'inline') === 'inline' &&
+          fitsInline(answer, bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
+        c.set('log', {
+          ...c.get('log'),
+          image_bytes: bytes.length,
+          image_delivery: inline ? 'inline' : 'url',
+        });
+        if (inline) answer.image.base64 = Buffer.from(bytes).toString('base64');
+        return answer;
+      };
+      /** The answer to a batch-settlement payment (see README, "batch-settlement"). */
+      const answerChannelPurchase = async (outcome: ChannelPurchaseOutcome) => {
+        switch (outcome.kind) {
+          case 'rejected':
+            return paymentRequired(402, outcome.code, outcome.message, outcome.offer);
+          case 'failed':
+            return failed(outcome);
+          case 'refunded': {
+            const { response } = outcome;
+            c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
+            c.set('log', { ...c.get('log'), step: 'channel_refunded', transaction: response.transaction });
+            const refunded = BigInt(
+              response.amount === undefined || response.amount === '' ? '0' : response.amount,
+            );
+            return c.json(
+              {
+                status: 'refunded',
+                channel_id: outcome.channelId,
+                amount: formatUsdc(refunded),
+                atomic_amount: refunded.toString(),
+                transaction_hash: response.transaction,
+                network: network.id,
+                explorer_url: explorerTxUrl(network, response.transaction, config.explorerUrl),
+              },
+              200,
+            );
+          }
+          case 'delivered': {
+            const { receipt, image, response } = outcome;
+            // The official client reconciles its channel from this header (chargedAmount, channelState).
+            if (response !== undefined) c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
+            const channelState = channelStateOf(response);
+            const deposit = receipt.transaction === '' ? undefined : receipt.transaction;
+            c.set('log', {
+              ...c.get('log'),
+              image_id: receipt.imageId,
+              replayed: outcome.replayed,
+              transaction: deposit,
+              charged_cumulative: channelState?.chargedCumulativeAmount,
+            });
+            const answer: ChannelPurchaseResponse = {
+              status: 'payment_charged',
+              scheme: 'batch-settlement',
+              request_id: body.request_id,
+              image_id: receipt.imageId,
+              message: outcome.replayed
+                ? 'This request was already charged to the channel; returning the stored result'
+                : deposit === undefined
+                  ? 'Charged to your payment channel (claimed on chain later, in a batch); image generated'
+                  : `Channel deposit settled on ${network.displayName}; charged to the channel; image generated`,
+              payer: receipt.payer,
+              amount: formatUsdc(BigInt(receipt.atomicAmount)),
+              atomic_amount: receipt.atomicAmount,
+              network: receipt.network,
+              channel_id: outcome.channelId,
+              ...(channelState?.chargedCumulativeAmount === undefined
+                ? {}
+                : { charged_cumulative_amount: channelState.chargedCumulativeAmount }),
+              ...(deposit === undefined
+                ? {}
+                : {
+                    deposit_transaction_hash: deposit,
+                    explorer_url: explorerTxUrl(network, deposit, config.explorerUrl),
+                  }),
+              image: { mime_type: image.mimeType },
+              image_url: await imageUrlOf(receipt.imageId),
+            };
+            return c.json(inlineImage(answer, image.bytes), 200);
+          }
+        }
+      };
+      if (header === undefined || header === '') {
+        const quote = await paymentRequired(
+          402,
+          GATEWAY_ERRORS.paymentRequired,
+          'payment required: pay with x402 (exact, USDC)',
+        );
+        // The first step of every purchase (x402's price quote), not a failure: log it as the step.
+        const { error: _quoted, ...log } = c.get('log');
+        c.set('log', { ...log, step: 'payment_requested' });
+        return quote;
       }
+      let decoded: GatewayPayment;
+      try {
+        decoded = decodeGatewayPayment(header);
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        return paymentRequired(402, error.code, error.message);
+      }
+      if (decoded.scheme === 'batch-settlement') {
+        const { channels } = deps;
+        if (channels === undefined) {
+          return paymentRequired(
+            402,
+            GATEWAY_ERRORS.unsupportedScheme,
+            'this gateway does not take batch-settlement',
+          );
+        }
+        c.set('log', {
+          ...c.get('log'),
+          x402_version: 2,
+          scheme: 'batch-settlement',
+          payload_type: decoded.payment.payload.type,
+          payer: decoded.payment.payload.channelConfig.payer,
+          channel_id: decoded.payment.payload.voucher.channelId,
+        });
+        const outcome = await purchaseWithChannel(
+          { ...deps, channels },
+          {
+            requestId: body.request_id,
+            prompt: body.prompt,
+            size,
+            quality,
+            requirements,
+            payment: decoded.payment,
+          },
+        );
+        return answerChannelPurchase(outcome);
+      }
+      const payment: PaymentPayload = decoded.payment;
+      const version = payment.x402Version;
+      c.set('log', { ...c.get('log'), x402_version: version, payer: payment.payload.authorization.from });
+
+      const outcome: PurchaseOutcome = await purchaseImage(deps, {
+        requestId: body.request_id,
+        prompt: body.prompt,
+        size,
+        quality,
+        requirements,
+        payment,
+      });
+
+      if (outcome.kind === 'rejected') return paymentRequired(402, outcome.code, outcome.message);
+      if (outcome.kind === 'failed') return failed(outcome);
 
       const { receipt, image } = outcome;
       c.set('log', {
@@ -302,10 +442,7 @@ export function createApp(deps: GatewayDeps) {
         encodePaymentResponseHeader(settleResponse),
       );
       const atomic = BigInt(receipt.atomicAmount);
-      const imageUrl = await deps.imageStore.url(
-        receipt.imageId,
-        clock.now() + (config.imageUrlTtlMs ?? 3_600_000),
-      );
+      const imageUrl = await imageUrlOf(receipt.imageId);
       const answer: GenerateImageResponse = {
         status: 'payment_settled',
         request_id: body.request_id,
@@ -322,24 +459,46 @@ export function createApp(deps: GatewayDeps) {
         image: { mime_type: image.mimeType },
         image_url: imageUrl,
       };
-      const inline =
-        (config.imageDelivery ?? 'inline') === 'inline' &&
-        fitsInline(answer, image.bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
-      c.set('log', {
-        ...c.get('log'),
-        image_bytes: image.bytes.length,
-        image_delivery: inline ? 'inline' : 'url',
-      });
-      if (inline) answer.image.base64 = Buffer.from(image.bytes).toString('base64');
-      return c.json(answer, 200);
+      return c.json(inlineImage(answer, image.bytes), 200);
     },
   );
 
   return app;
 }
 
+/**
+ * The 200 of a `batch-settlement` purchase. Unlike `exact` there is no transaction per image: the
+ * charge is written to the channel and claimed on chain later in a batch; a request that carried a
+ * deposit has the deposit's transaction. `status` says so (`payment_charged`, not `payment_settled`).
+ */
+export interface ChannelPurchaseResponse {
+  status: 'payment_charged';
+  scheme: 'batch-settlement';
+  request_id: string;
+  image_id: string;
+  message: string;
+  payer: string;
+  amount: string;
+  atomic_amount: string;
+  network: string;
+  channel_id: string;
+  /** The channel's cumulative charge after this request (the next voucher is this + price). */
+  charged_cumulative_amount?: string;
+  deposit_transaction_hash?: string;
+  explorer_url?: string;
+  image: { mime_type: string; base64?: string };
+  image_url: string;
+}
+
+function channelStateOf(response: { extra?: Record<string, unknown> } | undefined) {
+  const state = response?.extra?.channelState;
+  if (typeof state !== 'object' || state === null) return undefined;
+  const charged = (state as Record<string, unknown>).chargedCumulativeAmount;
+  return { chargedCumulativeAmount: typeof charged === 'string' ? charged : undefined };
+}
+
 /** Whether `answer` with the image's bytes as base64 stays within `maxBytes` (headers included). */
-function fitsInline(answer: GenerateImageResponse, imageBytes: number, maxBytes: number): boolean {
+function fitsInline(answer: object, imageBytes: number, maxBytes: number): boolean {
   const base64Length = Math.ceil(imageBytes / 3) * 4;
   const bodyLength = Buffer.byteLength(JSON.stringify(answer)) + ',"base64":""'.length + base64Length;
   return bodyLength + RESPONSE_HEADROOM_BYTES <= maxBytes;

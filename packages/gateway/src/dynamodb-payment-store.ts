@@ -9,20 +9,21 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { LedgerRecord, PaymentStore } from './payment-store.ts';
+import { type LedgerRecord, NEVER_EXPIRES, type PaymentStore } from './payment-store.ts';
 
 /**
  * Item layout (partition key `pk`):
  *   pk, kind, state, version, holder, request_id, fingerprint, lease_until (ms), expires_at (ms),
  *   ttl (s, the table's TTL attribute), created_at (ms), image_id?, authorization? (map),
- *   transaction?, receipt? (map)
+ *   transaction?, receipt? (map), document? (string: a channel record's JSON)
+ * Records that never expire (channels) carry no `ttl`.
  * DynamoDB deletes TTL-expired items up to days late, so every read and `create` also compares
  * `expires_at` with the caller's clock.
  */
 const ItemSchema = z.object({
   pk: z.string(),
-  kind: z.enum(['purchase', 'authorization']),
-  state: z.enum(['pending', 'settling', 'settled', 'bound']),
+  kind: z.enum(['purchase', 'authorization', 'channel', 'channel-index']),
+  state: z.enum(['pending', 'settling', 'settled', 'bound', 'open']),
   version: z.number(),
   holder: z.string(),
   request_id: z.string(),
@@ -46,6 +47,7 @@ const ItemSchema = z.object({
       settledAt: z.number(),
     })
     .optional(),
+  document: z.string().optional(),
 });
 
 function toItem(record: LedgerRecord) {
@@ -59,12 +61,13 @@ function toItem(record: LedgerRecord) {
     fingerprint: record.fingerprint,
     lease_until: record.leaseUntil,
     expires_at: record.expiresAt,
-    ttl: Math.ceil(record.expiresAt / 1000),
+    ttl: record.expiresAt === NEVER_EXPIRES ? undefined : Math.ceil(record.expiresAt / 1000),
     created_at: record.createdAt,
     image_id: record.imageId,
     authorization: record.authorization,
     transaction: record.transaction,
     receipt: record.receipt,
+    document: record.document,
   };
 }
 
@@ -76,6 +79,7 @@ function toRecord(item: unknown): LedgerRecord {
     authorization: parsed.authorization,
     transaction: parsed.transaction,
     receipt: parsed.receipt,
+    document: parsed.document,
   };
   return {
     key: parsed.pk,

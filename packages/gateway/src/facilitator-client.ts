@@ -7,7 +7,19 @@ import {
   VerifyResponse,
 } from '@agentic-payments/x402';
 import { generateJwt } from '@coinbase/cdp-sdk/auth';
-import type { z } from 'zod';
+import { z } from 'zod';
+
+/**
+ * A `batch-settlement` claim (and a voucher-only payment response) carries `amount: ""`: no funds
+ * moved (spec `scheme_batch_settlement_evm.md`, "POST /settle"). Read it as absent.
+ */
+const SettleReplySchema = z.preprocess(
+  (value) =>
+    typeof value === 'object' && value !== null && 'amount' in value && value.amount === ''
+      ? { ...value, amount: undefined }
+      : value,
+  SettleResponse,
+);
 
 export type VerifyReply = VerifyResponse;
 export type SettleReply = SettleResponse;
@@ -161,7 +173,8 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
 
   return {
     verify: (request) => call('POST', '/verify', request, VerifyResponse, options.verifyTimeoutMs ?? 10_000),
-    settle: (request) => call('POST', '/settle', request, SettleResponse, options.settleTimeoutMs ?? 45_000),
+    settle: (request) =>
+      call('POST', '/settle', request, SettleReplySchema, options.settleTimeoutMs ?? 45_000),
     supported: () =>
       call('GET', '/supported', undefined, SupportedResponse, options.verifyTimeoutMs ?? 10_000),
   };

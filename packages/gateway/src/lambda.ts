@@ -5,11 +5,13 @@
  */
 
 import { createImageGenerator } from '@agentic-payments/imaging';
-import { AppError } from '@agentic-payments/x402';
+import { AppError, getNetwork } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { handle } from 'hono/aws-lambda';
 import { createViemChainReader } from './chain-reader.ts';
+import { createChannelPayments } from './channel-payments.ts';
+import { createChannelStorage } from './channel-storage.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createApp } from './create-app.ts';
 import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';
@@ -24,6 +26,35 @@ if (config.IMAGE_BUCKET === undefined) {
   });
 }
 const clock = { now: () => Date.now() };
+const logger = createJsonLogger();
+const paymentStore = createDynamoDbPaymentStore({
+  client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+  tableName: config.PAYMENT_TABLE,
+});
+const facilitator = createHttpFacilitatorClient({
+  url: config.FACILITATOR_URL,
+  kind: config.FACILITATOR_KIND,
+  cdpApiKeyId: config.CDP_API_KEY_ID,
+  cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+});
+const network = getNetwork(config.NETWORK);
+
+/**
+ * `batch-settlement` channels in the same table. Claims and settles do not run here (a request
+ * handler has no timer): the scheduled `claim-lambda.ts` runs them every CHANNEL_CLAIM_INTERVAL_SECONDS.
+ */
+export const channels =
+  config.BATCH_SETTLEMENT === 'off'
+    ? undefined
+    : createChannelPayments({
+        storage: createChannelStorage(paymentStore),
+        facilitator,
+        payTo: config.SELLER_ADDRESS,
+        network,
+        asset: network.usdcAddress,
+        withdrawDelaySeconds: config.CHANNEL_WITHDRAW_DELAY_SECONDS,
+        logger,
+      });
 
 const app = createApp({
   config: {
@@ -34,16 +65,8 @@ const app = createApp({
     // Always by URL: a 2048x2048 Nova Canvas PNG as base64 (5-8 MB) exceeds Lambda's 6 MB response.
     imageDelivery: 'url',
   },
-  paymentStore: createDynamoDbPaymentStore({
-    client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
-    tableName: config.PAYMENT_TABLE,
-  }),
-  facilitator: createHttpFacilitatorClient({
-    url: config.FACILITATOR_URL,
-    kind: config.FACILITATOR_KIND,
-    cdpApiKeyId: config.CDP_API_KEY_ID,
-    cdpApiKeySecret: config.CDP_API_KEY_SECRET,
-  }),
+  paymentStore,
+  facilitator,
   imageGenerator: createImageGenerator({ kind: config.IMAGE_GENERATOR, region: config.AWS_REGION }),
   imageStore: createS3ImageStore({
     client: new S3Client({ region: config.AWS_REGION }),
@@ -51,8 +74,9 @@ const app = createApp({
     now: clock.now,
   }),
   clock,
-  logger: createJsonLogger(),
+  logger,
   chain: config.RPC_URL === undefined ? undefined : createViemChainReader({ rpcUrl: config.RPC_URL }),
+  channels,
 });
 
 export const handler = handle(app);

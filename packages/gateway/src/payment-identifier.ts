@@ -1,4 +1,3 @@
-import type { PaymentPayload } from '@agentic-payments/x402';
 import { z } from 'zod';
 
 /** x402 `payment-identifier` extension (`extensions["payment-identifier"].info.id`, 16-128 of [A-Za-z0-9_-]). */
@@ -18,9 +17,10 @@ const PaymentIdentifierSchema = z.object({
  * The client's x402 `payment-identifier` id, when a v2 payment carries one (spec: x402-foundation/x402,
  * `@x402/extensions/payment-identifier`): `{ ok: false }` for a malformed one.
  */
-export function paymentIdentifierOf(
-  payment: PaymentPayload,
-): { ok: true; id: string } | { ok: false } | undefined {
+export function paymentIdentifierOf(payment: {
+  readonly x402Version: number;
+  readonly extensions?: Readonly<Record<string, unknown>> | undefined;
+}): { ok: true; id: string } | { ok: false } | undefined {
   if (payment.x402Version !== 2) return undefined;
   const extension = payment.extensions?.[PAYMENT_IDENTIFIER];
   if (extension === undefined) return undefined;

@@ -10,9 +10,17 @@
  *   `payment-identifier`); its state machine is in the ledger;
  * - an authorization binding (key = `authorizationKey`): ties one EIP-3009 authorization to the one
  *   purchase it may ever pay for, so an authorization is used at most once across every gateway
- *   instance that shares the store.
+ *   instance that shares the store;
+ * - a payment channel (key `channel:<channelId>`, state `open`) and the channel index shards (key
+ *   `channel-index:<hex digit>`) of `batch-settlement` sessions: their content is an opaque JSON
+ *   `document` owned by `channel-storage.ts`; they never expire (`expiresAt` = `NEVER_EXPIRES`).
  */
-export type LedgerState = 'pending' | 'settling' | 'settled' | 'bound';
+export type LedgerState = 'pending' | 'settling' | 'settled' | 'bound' | 'open';
+
+export type LedgerKind = 'purchase' | 'authorization' | 'channel' | 'channel-index';
+
+/** `expiresAt` of a record that lives until it is deleted (no TTL attribute is written for it). */
+export const NEVER_EXPIRES = Number.MAX_SAFE_INTEGER;
 
 /** What the gateway keeps to answer a retry of a settled purchase without settling again. */
 export interface StoredReceipt {
@@ -37,7 +45,7 @@ export interface AuthorizationRef {
 
 export interface LedgerRecord {
   readonly key: string;
-  readonly kind: 'purchase' | 'authorization';
+  readonly kind: LedgerKind;
   readonly state: LedgerState;
   /** Incremented by every conditional replace: the only thing an adapter compares. */
   readonly version: number;
@@ -57,6 +65,8 @@ export interface LedgerRecord {
   /** A settlement transaction whose outcome is not known yet. */
   readonly transaction?: string | undefined;
   readonly receipt?: StoredReceipt | undefined;
+  /** Channel and channel-index records: their JSON content (the adapter stores it as is). */
+  readonly document?: string | undefined;
 }
 
 export type CreateResult =

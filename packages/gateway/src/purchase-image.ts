@@ -94,7 +94,11 @@ export function purchaseFingerprint(
  * The purchase's idempotency key: the client's x402 `payment-identifier` where it sends one, else
  * the request id; scoped to this network and seller.
  */
-export function purchaseKey(input: Pick<PurchaseInput, 'requestId' | 'requirements' | 'payment'>) {
+export function purchaseKey(
+  input: Pick<PurchaseInput, 'requestId' | 'requirements'> & {
+    readonly payment: Parameters<typeof paymentIdentifierOf>[0];
+  },
+) {
   const r = input.requirements;
   const scope = `purchase:${r.network.caip2}:${r.payTo.toLowerCase()}`;
   const id = paymentIdentifierOf(input.payment);
@@ -241,16 +245,30 @@ async function generate(
   ctx: Context,
   holder: LedgerRecord,
 ): Promise<{ kind: 'image'; image: StoredImage } | { kind: 'failed'; outcome: PurchaseOutcome }> {
-  const { deps, input, ledger } = ctx;
   const imageId = holder.imageId;
   if (imageId === undefined) throw new Error('purchase record without an image id');
-  const failed = async (outcome: PurchaseOutcome) => {
-    await ledger.release(holder);
-    return { kind: 'failed' as const, outcome };
-  };
+  const generated = await generateAndStore(ctx.deps, ctx.input, imageId, {
+    deadlineAt: ctx.deadlineAt,
+    settleReserveMs: ctx.settleReserveMs,
+  });
+  if (generated.kind === 'failed') await ctx.ledger.release(holder);
+  return generated;
+}
+
+/**
+ * generate (within what is left before `deadlineAt - settleReserveMs`) → store under `imageId`.
+ * Shared by both schemes; a failure is an outcome (nothing was charged), the caller frees its holds.
+ */
+export async function generateAndStore(
+  deps: Pick<PurchaseDeps, 'imageGenerator' | 'imageStore' | 'logger'>,
+  input: Pick<PurchaseInput, 'prompt' | 'size' | 'quality' | 'requestId'>,
+  imageId: string,
+  budget: { readonly deadlineAt: number; readonly settleReserveMs: number },
+): Promise<{ kind: 'image'; image: StoredImage } | { kind: 'failed'; outcome: PurchaseOutcome }> {
+  const failed = (outcome: PurchaseOutcome) => ({ kind: 'failed' as const, outcome });
   let image: StoredImage;
   try {
-    const budgetMs = ctx.deadlineAt - ctx.settleReserveMs - Date.now();
+    const budgetMs = budget.deadlineAt - budget.settleReserveMs - Date.now();
     const generated = await withDeadline(
       (signal) =>
         deps.imageGenerator.generate(

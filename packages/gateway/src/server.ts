@@ -31,6 +31,12 @@ try {
     explorerUrl: config.EXPLORER_URL,
     imageDelivery: config.IMAGE_DELIVERY,
     rpcUrl: config.RPC_URL,
+    batchSettlement: {
+      enabled: config.BATCH_SETTLEMENT === 'on',
+      claimIntervalSeconds: config.CHANNEL_CLAIM_INTERVAL_SECONDS,
+      withdrawDelaySeconds: config.CHANNEL_WITHDRAW_DELAY_SECONDS,
+      refundIdleSeconds: config.CHANNEL_REFUND_IDLE_SECONDS,
+    },
     logger,
   });
   const shutdown = () => {

@@ -8,11 +8,19 @@ import {
   type ImageGenerator,
   LocalImageGenerator,
 } from '@agentic-payments/imaging';
-import { answerClientErrorsAsJson, type NetworkId, NODE_MAX_HEADER_BYTES } from '@agentic-payments/x402';
+import {
+  answerClientErrorsAsJson,
+  getNetwork,
+  type NetworkId,
+  NODE_MAX_HEADER_BYTES,
+} from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
 import { type AwsLimitsOptions, withAwsLimits } from './aws-limits.ts';
 import { type ChainReader, createViemChainReader } from './chain-reader.ts';
+import { type ChannelClaims, startChannelClaims } from './channel-claims.ts';
+import { type ChannelPayments, createChannelPayments } from './channel-payments.ts';
+import { createChannelStorage } from './channel-storage.ts';
 import { createApp, type ImageDelivery } from './create-app.ts';
 import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
 import {
@@ -58,12 +66,26 @@ export interface StartGatewayOptions {
   readonly paymentStore?: PaymentStore;
   readonly logger?: Logger;
   readonly clock?: { now(): number };
+  /**
+   * `batch-settlement` (default on): offered while the facilitator lists it; channels live in the
+   * payment store; claims and settles run every `claimIntervalSeconds` (default 60) and at `stop()`.
+   */
+  readonly batchSettlement?:
+    | {
+        readonly enabled?: boolean;
+        readonly claimIntervalSeconds?: number | undefined;
+        readonly withdrawDelaySeconds?: number | undefined;
+        readonly refundIdleSeconds?: number | undefined;
+      }
+    | undefined;
 }
 
 export interface RunningGateway {
   readonly url: string;
   /** The DynamoDB endpoint in use (the embedded dynalite's, when it was started here). */
   readonly dynamodbEndpoint: string | undefined;
+  /** The batch-settlement side (absent when disabled): its channel manager and claim schedule. */
+  readonly channels?: { readonly payments: ChannelPayments; readonly claims: ChannelClaims } | undefined;
   stop(): Promise<void>;
 }
 
@@ -160,6 +182,36 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.warm();
   const chain: ChainReader | undefined =
     options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
+  const facilitator =
+    options.facilitator ??
+    createHttpFacilitatorClient({
+      url: options.facilitatorUrl,
+      kind: options.facilitatorKind ?? 'ours',
+      cdpApiKeyId: options.cdpApiKeyId,
+      cdpApiKeySecret: options.cdpApiKeySecret,
+    });
+  const bs = options.batchSettlement ?? {};
+  const network = getNetwork(options.network);
+  const channelPayments =
+    bs.enabled === false
+      ? undefined
+      : createChannelPayments({
+          storage: createChannelStorage(paymentStore),
+          facilitator,
+          payTo: options.sellerAddress,
+          network,
+          asset: network.usdcAddress,
+          withdrawDelaySeconds: bs.withdrawDelaySeconds,
+          logger,
+        });
+  const channelClaims =
+    channelPayments === undefined
+      ? undefined
+      : startChannelClaims(channelPayments.manager, {
+          intervalSeconds: bs.claimIntervalSeconds ?? 60,
+          refundIdleSeconds: bs.refundIdleSeconds,
+          logger,
+        });
   app = createApp({
     config: {
       sellerAddress: options.sellerAddress,
@@ -170,19 +222,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       maxResponseBytes: options.awsLimits?.maxResponseBytes,
     },
     paymentStore,
-    facilitator:
-      options.facilitator ??
-      createHttpFacilitatorClient({
-        url: options.facilitatorUrl,
-        kind: options.facilitatorKind ?? 'ours',
-        cdpApiKeyId: options.cdpApiKeyId,
-        cdpApiKeySecret: options.cdpApiKeySecret,
-      }),
+    facilitator,
     imageGenerator,
     imageStore: createLocalImageStore({ dataDir: options.dataDir, publicUrl, secret: imageUrlSecret }),
     clock,
     logger,
     chain,
+    channels: channelPayments,
   });
   logger.info('listening', {
     url,
@@ -194,11 +240,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   return {
     url,
     dynamodbEndpoint: endpoint,
+    channels:
+      channelPayments === undefined || channelClaims === undefined
+        ? undefined
+        : { payments: channelPayments, claims: channelClaims },
     stop: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
+      // Claim and settle what the channels were charged before the store goes away.
+      await channelClaims?.stop();
       if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.close();
       dynamo?.destroy();
       await localDynamo?.stop();

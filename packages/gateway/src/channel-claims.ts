@@ -1,0 +1,100 @@
+import type { BatchSettlementChannelManager } from '@x402/evm/batch-settlement/server';
+import type { Logger } from './logger.ts';
+
+/**
+ * The claim schedule of `batch-settlement` (spec "Claim & Settlement Strategy", periodic): every
+ * `intervalSeconds` the official `BatchSettlementChannelManager` claims every channel whose charge
+ * is ahead of its on-chain `totalClaimed` (one `claimWithSignature` transaction for up to 100
+ * channels) and, if it claimed anything, settles (one transfer of everything claimed to the
+ * receiver). With `refundIdleSeconds` it also refunds the unspent balance of channels idle that
+ * long (cooperative refund; the manager claims their last voucher first). Runs never overlap;
+ * `stop()` waits for a running one and flushes once more, so a shutdown leaves no charge unclaimed.
+ * Locally this is a timer in the gateway process; in the cloud the same `runOnce` is a scheduled
+ * Lambda (`claim-lambda.ts`).
+ */
+export interface ChannelClaims {
+  /** One claim + settle (+ idle refunds) now; waits for a run already going. */
+  runOnce(): Promise<ChannelClaimRun>;
+  /** Stop the timer, wait for a running pass, then claim and settle what is left. */
+  stop(): Promise<void>;
+}
+
+export interface ChannelClaimRun {
+  readonly claims: { readonly vouchers: number; readonly transaction: string }[];
+  readonly settle?: { readonly transaction: string } | undefined;
+  readonly refunds: { readonly channel: string; readonly transaction: string }[];
+}
+
+export interface ChannelClaimsOptions {
+  /** 0 or undefined: no timer (only `runOnce` / `stop`). */
+  readonly intervalSeconds?: number | undefined;
+  readonly refundIdleSeconds?: number | undefined;
+  readonly maxClaimsPerBatch?: number | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * @example
+ * const claims = startChannelClaims(channels.manager, { intervalSeconds: 60, logger });
+ * process.once('SIGTERM', () => claims.stop());
+ */
+export function startChannelClaims(
+  manager: BatchSettlementChannelManager,
+  options: ChannelClaimsOptions,
+): ChannelClaims {
+  const { logger } = options;
+  let running: Promise<ChannelClaimRun> | undefined;
+
+  const pass = async (): Promise<ChannelClaimRun> => {
+    const { claims, settle } = await manager.claimAndSettle({
+      maxClaimsPerBatch: options.maxClaimsPerBatch ?? 100,
+    });
+    for (const claim of claims)
+      logger.info('channel_claimed', { vouchers: claim.vouchers, transaction: claim.transaction });
+    if (settle !== undefined) logger.info('channel_settled', { transaction: settle.transaction });
+    const refunds =
+      options.refundIdleSeconds === undefined
+        ? []
+        : await manager.refundIdleChannels({ idleSecs: options.refundIdleSeconds });
+    for (const refund of refunds)
+      logger.info('channel_refunded', { channel_id: refund.channel, transaction: refund.transaction });
+    return { claims, settle, refunds };
+  };
+
+  const runOnce = async (): Promise<ChannelClaimRun> => {
+    while (running !== undefined) await running.catch(() => undefined);
+    running = pass();
+    try {
+      return await running;
+    } finally {
+      running = undefined;
+    }
+  };
+
+  const timer =
+    options.intervalSeconds === undefined || options.intervalSeconds <= 0
+      ? undefined
+      : setInterval(() => {
+          if (running !== undefined) return;
+          runOnce().catch((error: unknown) => {
+            // A failed pass changes nothing in the store; the next one tries again.
+            logger.error('channel_claim_failed', {
+              detail: error instanceof Error ? error.message : String(error),
+            });
+          });
+        }, options.intervalSeconds * 1000);
+  timer?.unref();
+
+  return {
+    runOnce,
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      await runOnce().catch((error: unknown) => {
+        logger.error('channel_claim_failed', {
+          detail: error instanceof Error ? error.message : String(error),
+          when: 'shutdown',
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,246 @@
+import { AppError } from '@agentic-payments/x402';
+import type { Channel, ChannelStorage, ChannelUpdateResult } from '@x402/evm/batch-settlement/server';
+import { z } from 'zod';
+import { type LedgerRecord, NEVER_EXPIRES, type PaymentStore } from './payment-store.ts';
+
+/**
+ * The `batch-settlement` server's channel state (x402 spec `scheme_batch_settlement_evm.md`,
+ * "Per-Channel State") behind the storage port `@x402/evm` defines (`ChannelStorage`: `get`,
+ * `list`, `updateChannel`), kept in the payment store beside the purchase ledger: no new table and
+ * no DynamoDB operation beyond GetItem / PutItem / DeleteItem.
+ *
+ * `updateChannel` is the port's atomic read-modify-write. It runs as optimistic concurrency over
+ * the store's version-conditioned writes: read the record and its version, run the callback, write
+ * only while the version is unchanged (create-if-absent for a new channel, delete-if-unchanged for
+ * `undefined`), and on a lost race run the callback again on the record that won. Every gateway
+ * instance sharing the table therefore serializes on the channel, not only one process. The
+ * callback may run more than once and must be pure (the official scheme's callbacks are).
+ *
+ * `list` (used by the claim, settle and refund jobs) reads an index: 16 shard records
+ * (`channel-index:<first hex digit of the id>`), each a JSON array of channel ids. A channel id is
+ * added to its shard before the channel record is created and removed after the record is deleted,
+ * so the index always covers every channel (a crash can only leave an id whose record is gone,
+ * which `list` skips). One shard item holds ~5,800 ids within DynamoDB's 400 KB item limit, so the
+ * index holds ~90,000 open channels.
+ *
+ * Amounts are decimal strings of atomic units (the port's `Channel` shape); every write is checked
+ * against the spec's money invariants (`chargedCumulativeAmount` ≤ `signedMaxClaimable` and ≤
+ * `balance`), so no code path can store a charge the vouchers or the deposit do not cover.
+ */
+
+/** `mutate`'s "leave the record as it is". */
+const same = Symbol('same');
+
+/** Thrown (a fault, not a client error) when a write would break a channel's money invariants. */
+export class ChannelStateError extends AppError<'channel_invariant_violated' | 'channel_contended'> {}
+
+const UINT = /^(0|[1-9]\d*)$/;
+const Uint = z.string().regex(UINT);
+const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const Bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const Hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
+const Count = z.number().int().nonnegative();
+
+/** A stored channel document (the port's `Channel`); unknown fields are kept, not dropped. */
+const ChannelDocument = z.looseObject({
+  channelId: Bytes32,
+  channelConfig: z.looseObject({
+    payer: Address,
+    payerAuthorizer: Address,
+    receiver: Address,
+    receiverAuthorizer: Address,
+    token: Address,
+    withdrawDelay: Count,
+    salt: Bytes32,
+  }),
+  chargedCumulativeAmount: Uint,
+  signedMaxClaimable: Uint,
+  signature: Hex,
+  balance: Uint,
+  totalClaimed: Uint,
+  withdrawRequestedAt: Count,
+  refundNonce: Count,
+  onchainSyncedAt: z.number().optional(),
+  lastRequestTimestamp: z.number(),
+  pendingRequest: z
+    .looseObject({ pendingId: z.string().min(1), signedMaxClaimable: Uint, expiresAt: z.number() })
+    .optional(),
+});
+const IndexDocument = z.array(Bytes32);
+
+/** Store key of a channel record. */
+export const channelKey = (channelId: string): string => `channel:${normalizeChannelId(channelId)}`;
+const indexKey = (channelId: string): string => `channel-index:${normalizeChannelId(channelId).charAt(2)}`;
+const INDEX_SHARDS = '0123456789abcdef';
+
+function normalizeChannelId(channelId: string): string {
+  if (!Bytes32.safeParse(channelId).success) {
+    throw new AppError('invalid_channel_id', 'a channel id is a 0x-prefixed bytes32 hex string', {
+      httpStatus: 400,
+    });
+  }
+  return channelId.toLowerCase();
+}
+
+function parseChannel(record: LedgerRecord): Channel {
+  if (record.kind !== 'channel' || record.document === undefined) {
+    throw new ChannelStateError('channel_invariant_violated', `record ${record.key} is not a channel`, {
+      httpStatus: 500,
+    });
+  }
+  return ChannelDocument.parse(JSON.parse(record.document)) as Channel;
+}
+
+function parseIndex(record: LedgerRecord | undefined): string[] {
+  return record?.document === undefined ? [] : IndexDocument.parse(JSON.parse(record.document));
+}
+
+/** The spec's money invariants for a stored channel; throws before anything is written. */
+export function assertChannelInvariants(channelId: string, channel: Channel): void {
+  const fail = (message: string) => {
+    throw new ChannelStateError('channel_invariant_violated', `channel ${channelId}: ${message}`, {
+      httpStatus: 500,
+    });
+  };
+  const parsed = ChannelDocument.safeParse(channel);
+  if (!parsed.success) fail(`malformed channel record (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (channel.channelId.toLowerCase() !== channelId) fail(`record is for ${channel.channelId}`);
+  const charged = BigInt(channel.chargedCumulativeAmount);
+  if (charged > BigInt(channel.signedMaxClaimable)) {
+    fail(`charged ${charged} exceeds the signed maximum ${channel.signedMaxClaimable}`);
+  }
+  if (charged > BigInt(channel.balance)) fail(`charged ${charged} exceeds the balance ${channel.balance}`);
+}
+
+export interface ChannelStorageOptions {
+  /** Wall clock (ms); injected by tests. */
+  readonly now?: () => number;
+  /** Attempts of one `updateChannel` under contention before it gives up (`channel_contended`). */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * @example
+ * const storage = createChannelStorage(createDynamoDbPaymentStore({ client, tableName }));
+ * const scheme = new BatchSettlementEvmScheme(payTo, { storage });
+ */
+export function createChannelStorage(
+  store: PaymentStore,
+  options: ChannelStorageOptions = {},
+): ChannelStorage {
+  const now = options.now ?? Date.now;
+  const maxAttempts = options.maxAttempts ?? 200;
+  // Jittered, growing pause after a lost race, so contenders spread out instead of colliding again.
+  const backoff = (attempt: number) =>
+    new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 + attempt, 25)));
+
+  const record = (key: string, kind: 'channel' | 'channel-index', version: number, document: string) =>
+    ({
+      key,
+      kind,
+      state: 'open',
+      version,
+      holder: '',
+      requestId: '',
+      fingerprint: '',
+      leaseUntil: 0,
+      expiresAt: NEVER_EXPIRES,
+      createdAt: now(),
+      document,
+    }) satisfies LedgerRecord;
+
+  /** Read-modify-write of one record under its version: `change` returns the next document or
+   * `undefined` to delete it; `same` to leave it. */
+  const mutate = async (
+    key: string,
+    kind: 'channel' | 'channel-index',
+    change: (current: LedgerRecord | undefined) => string | undefined | typeof same,
+    beforeCreate?: () => Promise<unknown>,
+  ): Promise<'updated' | 'deleted' | 'unchanged'> => {
+    let known: LedgerRecord | undefined | null = null; // null: not read yet
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const current: LedgerRecord | undefined = known === null ? await store.get(key, now()) : known;
+      known = null;
+      const next = change(current);
+      if (next === same) return 'unchanged';
+      if (next === undefined) {
+        if (current === undefined) return 'unchanged';
+        if (await store.remove(key, current.version)) return 'deleted';
+        continue;
+      }
+      if (current === undefined) {
+        await beforeCreate?.();
+        const created = await store.create(record(key, kind, 0, next), now());
+        if (created.created) return 'updated';
+        known = created.existing;
+        continue;
+      }
+      const replaced = await store.replace(
+        { ...current, version: current.version + 1, document: next },
+        current.version,
+      );
+      if (replaced.replaced) return 'updated';
+      known = replaced.existing;
+    }
+    throw new ChannelStateError('channel_contended', `record ${key} kept changing under us`, {
+      httpStatus: 503,
+    });
+  };
+
+  const addToIndex = (channelId: string) =>
+    mutate(indexKey(channelId), 'channel-index', (current) => {
+      const ids = parseIndex(current);
+      return ids.includes(channelId) ? same : JSON.stringify([...ids, channelId]);
+    });
+  const removeFromIndex = (channelId: string) =>
+    mutate(indexKey(channelId), 'channel-index', (current) => {
+      const ids = parseIndex(current);
+      if (!ids.includes(channelId)) return same;
+      const rest = ids.filter((id) => id !== channelId);
+      return rest.length === 0 ? undefined : JSON.stringify(rest);
+    });
+
+  const get = async (channelId: string): Promise<Channel | undefined> => {
+    const found = await store.get(channelKey(channelId), now());
+    return found === undefined ? undefined : parseChannel(found);
+  };
+
+  return {
+    get,
+
+    async list() {
+      const shards = await Promise.all(
+        [...INDEX_SHARDS].map(async (digit) => parseIndex(await store.get(`channel-index:${digit}`, now()))),
+      );
+      const channels = await Promise.all(shards.flat().map(get));
+      return channels
+        .filter((channel): channel is Channel => channel !== undefined)
+        .sort((a, b) => a.channelId.localeCompare(b.channelId));
+    },
+
+    async updateChannel(channelId, update): Promise<ChannelUpdateResult> {
+      const id = normalizeChannelId(channelId);
+      let result: Channel | undefined;
+      const status = await mutate(
+        channelKey(id),
+        'channel',
+        (current) => {
+          const before = current === undefined ? undefined : parseChannel(current);
+          const next = update(before);
+          result = next;
+          if (next === before) return same;
+          if (next === undefined) return undefined;
+          assertChannelInvariants(id, next);
+          return JSON.stringify(next);
+        },
+        // The index first: a crash between the two writes leaves an id without a record (skipped
+        // by `list`), never a channel that the claim and refund jobs cannot see.
+        () => addToIndex(id),
+      );
+      // After the record: a crash in between leaves a dangling id, which `list` skips.
+      if (status === 'deleted') await removeFromIndex(id);
+      return { channel: status === 'deleted' ? undefined : result, status };
+    },
+  };
+}

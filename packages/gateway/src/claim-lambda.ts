@@ -1,0 +1,55 @@
+/**
+ * Scheduled Lambda (EventBridge rate of CHANNEL_CLAIM_INTERVAL_SECONDS): one claim + settle pass of
+ * the `batch-settlement` channel manager over the payment table, and idle refunds when
+ * CHANNEL_REFUND_IDLE_SECONDS is set (see channel-claims.ts). DynamoDB operations: GetItem,
+ * PutItem, DeleteItem on the payment table, as the gateway's.
+ */
+import { AppError, getNetwork } from '@agentic-payments/x402';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startChannelClaims } from './channel-claims.ts';
+import { createChannelPayments } from './channel-payments.ts';
+import { createChannelStorage } from './channel-storage.ts';
+import { loadGatewayConfig } from './config.ts';
+import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';
+import { createHttpFacilitatorClient } from './facilitator-client.ts';
+import { createJsonLogger } from './logger.ts';
+
+const config = loadGatewayConfig();
+if (config.BATCH_SETTLEMENT === 'off') {
+  throw new AppError('invalid_config', 'the claim job needs BATCH_SETTLEMENT=on', { httpStatus: 500 });
+}
+const logger = createJsonLogger();
+const network = getNetwork(config.NETWORK);
+const channels = createChannelPayments({
+  storage: createChannelStorage(
+    createDynamoDbPaymentStore({
+      client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+      tableName: config.PAYMENT_TABLE,
+    }),
+  ),
+  facilitator: createHttpFacilitatorClient({
+    url: config.FACILITATOR_URL,
+    kind: config.FACILITATOR_KIND,
+    cdpApiKeyId: config.CDP_API_KEY_ID,
+    cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+  }),
+  payTo: config.SELLER_ADDRESS,
+  network,
+  asset: network.usdcAddress,
+  withdrawDelaySeconds: config.CHANNEL_WITHDRAW_DELAY_SECONDS,
+  logger,
+});
+const claims = startChannelClaims(channels.manager, {
+  refundIdleSeconds: config.CHANNEL_REFUND_IDLE_SECONDS,
+  logger,
+});
+
+export const handler = async () => {
+  const run = await claims.runOnce();
+  return {
+    claims: run.claims.length,
+    vouchers: run.claims.reduce((n, claim) => n + claim.vouchers, 0),
+    settle: run.settle?.transaction,
+    refunds: run.refunds.length,
+  };
+};
