@@ -53,9 +53,13 @@ contract BatchSettlement {
         uint128 totalClaimed;
     }
 
+    /// @dev One storage slot per channel: the refund nonce shares it with the amounts, so a refund
+    /// advances the nonce without a fresh slot (about 20,000 gas less for the first refund). 96 bits
+    /// hold 7.9e28 atomic units, far beyond any token supply; larger amounts revert.
     struct Channel {
-        uint128 balance; // deposited minus refunded and withdrawn; includes what was claimed
-        uint128 totalClaimed; // cumulative claimed for the receiver; never exceeds balance
+        uint96 balance; // deposited minus refunded and withdrawn; includes what was claimed
+        uint96 totalClaimed; // cumulative claimed for the receiver; never exceeds balance
+        uint64 refundNonce; // next nonce refundWithSignature accepts
     }
 
     struct PendingWithdrawal {
@@ -95,10 +99,8 @@ contract BatchSettlement {
 
     // ---- storage ----
 
-    mapping(bytes32 channelId => Channel) public channels;
+    mapping(bytes32 channelId => Channel) private _channels;
     mapping(bytes32 channelId => PendingWithdrawal) public pendingWithdrawals;
-    /// @notice Next nonce `refundWithSignature` accepts; every refund (direct or signed) advances it.
-    mapping(bytes32 channelId => uint256) public refundNonce;
     mapping(address receiver => mapping(address token => ReceiverTotals)) public receivers;
 
     /// @dev Reentrancy lock in transient storage (EIP-1153): nothing to initialise, nothing persists.
@@ -139,6 +141,7 @@ contract BatchSettlement {
     error WithdrawalTooEarly(uint40 finalizeAfter);
     error WithdrawExceedsAvailable(uint128 amount, uint128 available);
     error TokenTransferFailed();
+    error AmountTooLarge();
 
     modifier nonReentrant() {
         if (_locked) revert Reentrancy();
@@ -171,9 +174,9 @@ contract BatchSettlement {
         uint256 received = token.balanceOf(address(this)) - before;
         if (received != amount) revert DepositShortfall(amount, received);
 
-        Channel storage channel = channels[channelId];
-        uint128 previous = channel.balance;
-        uint128 balance = previous + amount;
+        Channel storage channel = _channels[channelId];
+        uint96 previous = channel.balance;
+        uint96 balance = _toUint96(uint256(previous) + amount);
         channel.balance = balance;
         if (previous == 0) emit ChannelCreated(channelId, config);
         emit Deposited(channelId, msg.sender, collector, amount, balance);
@@ -247,7 +250,7 @@ contract BatchSettlement {
         bytes calldata receiverAuthorizerSignature
     ) external nonReentrant {
         bytes32 channelId = getChannelId(config);
-        uint256 expected = refundNonce[channelId];
+        uint256 expected = _channels[channelId].refundNonce;
         if (nonce != expected) revert InvalidRefundNonce(expected, nonce);
         if (!_isValidSignature(config.receiverAuthorizer, getRefundDigest(channelId, nonce, amount), receiverAuthorizerSignature))
         {
@@ -266,7 +269,7 @@ contract BatchSettlement {
         bytes32 channelId = getChannelId(config);
         PendingWithdrawal storage pending = pendingWithdrawals[channelId];
         if (pending.initiatedAt != 0) revert WithdrawalPending();
-        Channel storage channel = channels[channelId];
+        Channel storage channel = _channels[channelId];
         uint128 available = channel.balance - channel.totalClaimed;
         if (amount > available) revert WithdrawExceedsAvailable(amount, available);
         uint40 now40 = uint40(block.timestamp);
@@ -284,10 +287,10 @@ contract BatchSettlement {
         uint40 finalizeAfter = pending.initiatedAt + config.withdrawDelay;
         if (block.timestamp < finalizeAfter) revert WithdrawalTooEarly(finalizeAfter);
         delete pendingWithdrawals[channelId];
-        Channel storage channel = channels[channelId];
-        uint128 available = channel.balance - channel.totalClaimed;
-        uint128 amount = pending.amount < available ? pending.amount : available;
-        uint128 balance = channel.balance - amount;
+        Channel storage channel = _channels[channelId];
+        uint96 available = channel.balance - channel.totalClaimed;
+        uint96 amount = pending.amount < available ? uint96(pending.amount) : available;
+        uint96 balance = channel.balance - amount;
         channel.balance = balance;
         if (amount > 0) _safeTransfer(config.token, config.payer, amount);
         emit WithdrawFinalized(channelId, amount);
@@ -312,6 +315,18 @@ contract BatchSettlement {
     }
 
     // ---- views ----
+
+    /// @notice A channel's `balance` (deposited minus refunded and withdrawn, claimed part included)
+    /// and `totalClaimed` (cumulative, for the receiver).
+    function channels(bytes32 channelId) external view returns (uint128 balance, uint128 totalClaimed) {
+        Channel storage channel = _channels[channelId];
+        return (channel.balance, channel.totalClaimed);
+    }
+
+    /// @notice Next nonce `refundWithSignature` accepts; every refund (direct or signed) advances it.
+    function refundNonce(bytes32 channelId) external view returns (uint256) {
+        return _channels[channelId].refundNonce;
+    }
 
     /// @notice The channel id: the EIP-712 typed-data hash of `config` under this contract's domain.
     function getChannelId(ChannelConfig calldata config) public view returns (bytes32) {
@@ -379,20 +394,21 @@ contract BatchSettlement {
         uint128 ceiling = row.voucher.maxClaimableAmount;
         uint128 target = row.totalClaimed;
         if (target > ceiling) revert ClaimExceedsVoucher(channelId, target, ceiling);
-        Channel storage channel = channels[channelId];
+        Channel storage channel = _channels[channelId];
         uint128 current = channel.totalClaimed;
         if (target < current) revert ClaimBelowClaimed(channelId, target, current);
         uint128 balance = channel.balance;
         if (target > balance) revert ClaimExceedsBalance(channelId, target, balance);
+        // Equal to what is already claimed: a valid no-op (the refund flow resubmits the charged
+        // total); nothing changes, so the voucher signature is not worth checking.
+        if (target == current) return;
         address voucherSigner = config.payerAuthorizer;
         bool signed = voucherSigner == address(0)
             ? _isValidSignature(config.payer, getVoucherDigest(channelId, ceiling), row.signature)
             : _recover(getVoucherDigest(channelId, ceiling), row.signature) == voucherSigner;
         if (!signed) revert InvalidVoucherSignature(channelId);
-        // Equal to what is already claimed: a valid no-op (the refund flow may resubmit it).
-        if (target == current) return;
         uint128 delta = target - current;
-        channel.totalClaimed = target;
+        channel.totalClaimed = uint96(target); // target <= balance, which fits 96 bits
         receivers[config.receiver][config.token].totalClaimed += delta;
         emit Claimed(channelId, msg.sender, delta, target);
     }
@@ -401,14 +417,15 @@ contract BatchSettlement {
     /// unclaimed balance; a pending withdrawal shrinks by what was refunded (cancelled when covered).
     function _refund(ChannelConfig calldata config, bytes32 channelId, uint128 amount) private {
         if (amount == 0) revert ZeroAmount();
-        uint256 nonce = refundNonce[channelId];
-        refundNonce[channelId] = nonce + 1;
-        Channel storage channel = channels[channelId];
-        uint128 available = channel.balance - channel.totalClaimed;
-        uint128 refunded = amount < available ? amount : available;
+        Channel memory channel = _channels[channelId];
+        uint64 nonce = channel.refundNonce;
+        channel.refundNonce = nonce + 1;
+        uint96 available = channel.balance - channel.totalClaimed;
+        uint96 refunded = amount < available ? uint96(amount) : available;
+        channel.balance -= refunded;
+        _channels[channelId] = channel;
         if (refunded == 0) return;
-        uint128 balance = channel.balance - refunded;
-        channel.balance = balance;
+        uint96 balance = channel.balance;
         PendingWithdrawal storage pending = pendingWithdrawals[channelId];
         if (pending.initiatedAt != 0) {
             if (refunded >= pending.amount) delete pendingWithdrawals[channelId];
@@ -417,6 +434,11 @@ contract BatchSettlement {
         _safeTransfer(config.token, config.payer, refunded);
         emit Refunded(channelId, msg.sender, refunded, nonce);
         if (balance == 0) emit ChannelClosed(channelId, config);
+    }
+
+    function _toUint96(uint256 value) private pure returns (uint96) {
+        if (value > type(uint96).max) revert AmountTooLarge();
+        return uint96(value);
     }
 
     function _requirePayer(ChannelConfig calldata config) private view {

@@ -32,7 +32,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevnetAccount } from './accounts.ts';
 import { batchSettlementAbi } from './artifacts/batchSettlement.ts';
 import { devnetChain } from './chain.ts';
-import type { ChannelConfig } from './channels.ts';
+import { type ChannelConfig, openDevnetChannel } from './channels.ts';
 import { BATCH_SETTLEMENT_ADDRESS, DEVNET_NETWORK, USDC_ADDRESS } from './constants.ts';
 import { type Devnet, startDevnet } from './start-devnet.ts';
 
@@ -335,6 +335,9 @@ describe('official batch-settlement client + facilitator on our devnet contracts
       requirements,
     );
     expect(settled).toMatchObject({ success: true, amount: '60000' });
+    const settleReceipt = await devnet.publicClient.getTransactionReceipt({
+      hash: settled.transaction as Hex,
+    });
     expect(await devnet.usdcBalance(sellerAddress)).toBe(sellerBefore + 60_000n); // exactly what was charged
 
     // 5. Alice ends the session: the official client's refund, through the seller, to the facilitator.
@@ -349,6 +352,13 @@ describe('official batch-settlement client + facilitator on our devnet contracts
       args: [aliceId as Hex],
     });
     expect(refundNonce).toBe(1n);
+    const refundReceipt = await devnet.publicClient.getTransactionReceipt({
+      hash: refund.transaction as Hex,
+    });
+    expect(refundReceipt.status).toBe('success');
+    console.log(
+      `official stack gas used: deposit ${depositReceipt.gasUsed}, claim (2 channels) ${claimReceipt.gasUsed}, settle ${settleReceipt.gasUsed}, refund (claim no-op + refundWithSignature multicall) ${refundReceipt.gasUsed}`,
+    );
     // Bob's channel is untouched: 30,000 unclaimed stays his to spend or refund.
     expect(await channelOnChain(bobId)).toStrictEqual({ balance: 50_000n, totalClaimed: 20_000n });
   });
@@ -389,5 +399,21 @@ describe('official batch-settlement client + facilitator on our devnet contracts
       isValid: false,
       invalidReason: 'invalid_batch_settlement_evm_voucher_signature',
     });
+  });
+
+  it('picks up a channel opened with openDevnetChannel: the first request is a voucher, no deposit', async () => {
+    const [dave] = await devnet.fundPayers(1, 100_000n);
+    if (!dave) throw new Error('no payer');
+    const { channelId } = await openDevnetChannel(devnet, {
+      payer: dave,
+      receiverAuthorizer: authorizer.address,
+      amount: 100_000n,
+    });
+    const settlementsBefore = seller.settlements.length;
+    seller.nextCharge.push(PRICE);
+    expect((await officialClient(dave).fetch(seller.url, { method: 'POST' })).status).toBe(200);
+    expect(seller.settlements).toHaveLength(settlementsBefore); // no deposit transaction
+    expect(seller.channels.get(channelId.toLowerCase())).toMatchObject({ charged: PRICE, signedMax: PRICE });
+    expect(await devnet.usdcBalance(dave.address)).toBe(0n);
   });
 });

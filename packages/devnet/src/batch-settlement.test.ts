@@ -426,6 +426,33 @@ describe('deposit', () => {
   });
 });
 
+describe('deposit limits', () => {
+  it('refuses a channel balance beyond 96 bits (the packed storage) and leaves the payer whole', async () => {
+    const [payer] = await devnet.fundPayers(1, 0n, 10n ** 17n);
+    if (!payer) throw new Error('no payer');
+    const huge = 2n ** 96n;
+    await devnet.mintUsdc(payer.address, huge);
+    await mined(
+      await walletOf(payer).writeContract({
+        address: USDC_ADDRESS,
+        abi: usdcAbi,
+        functionName: 'approve',
+        args: [BATCH_SETTLEMENT_ADDRESS, huge],
+      }),
+    );
+    const config = buildChannelConfig({
+      payer: payer.address,
+      receiver: receiver.address,
+      receiverAuthorizer: authorizer.address,
+    });
+    const zero = '0x0000000000000000000000000000000000000000';
+    expect(await revertOf(payer, 'deposit', [config, huge, zero, '0x'])).toBe('AmountTooLarge');
+    await send(payer, 'deposit', [config, huge - 1n, zero, '0x']);
+    expect(await revertOf(payer, 'deposit', [config, 1n, zero, '0x'])).toBe('AmountTooLarge');
+    expect(await devnet.usdcBalance(payer.address)).toBe(1n);
+  });
+});
+
 describe('claim and settle', () => {
   it('claims vouchers on several channels in one transaction and settles the sum to the receiver', async () => {
     const channels = [await openChannel(100_000n), await openChannel(100_000n), await openChannel(100_000n)];
@@ -545,6 +572,29 @@ describe('claim and settle', () => {
     expect(parseEventLogs({ abi: batchSettlementAbi, eventName: 'Claimed', logs: same.logs })).toHaveLength(
       0,
     );
+  });
+});
+
+describe('a channel without a payer authorizer', () => {
+  it('checks vouchers against the payer itself', async () => {
+    const [payer, stranger] = await devnet.fundPayers(2, 30_000n, 10n ** 17n);
+    if (!payer || !stranger) throw new Error('no payer');
+    const config = buildChannelConfig({
+      payer: payer.address,
+      payerAuthorizer: '0x0000000000000000000000000000000000000000',
+      receiver: receiver.address,
+      receiverAuthorizer: authorizer.address,
+    });
+    const channelId = devnetChannelId(config);
+    const data = await signErc3009Deposit({ payer, channelId, amount: 30_000n });
+    await send(relayer, 'deposit', [config, 30_000n, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, data]);
+    expect(await revertOf(receiver, 'claim', [[await voucherClaim(stranger, config, 9_000n, 9_000n)]])).toBe(
+      'InvalidVoucherSignature',
+    );
+    await send(receiver, 'claim', [[await voucherClaim(payer, config, 9_000n, 9_000n)]]);
+    expect(await readChannel(channelId)).toStrictEqual({ balance: 30_000n, totalClaimed: 9_000n });
+    // Only the payer may withdraw (no payer authorizer to stand in for it).
+    expect(await revertOf(stranger, 'initiateWithdraw', [config, 1_000n])).toBe('NotPayer');
   });
 });
 
