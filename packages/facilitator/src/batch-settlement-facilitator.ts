@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { x402Facilitator } from '@x402/core/facilitator';
 import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types';
+import type { FacilitatorEvmSigner } from '@x402/evm';
 import { computeChannelId } from '@x402/evm/batch-settlement/client';
+import type { Hex } from 'viem';
 import type { BatchSettlementPayload } from './batch-settlement-schema.ts';
 import type { NetworkInfo } from './networks.ts';
 import { BATCH_SETTLEMENT_REASONS as B, FACILITATOR_REASONS as R, REQUEST_ERRORS } from './reasons.ts';
@@ -20,6 +22,10 @@ export interface BatchSettlementHandlersParameters {
   network: NetworkInfo;
   /** Whether this facilitator holds a receiver-authorizer key (and signs for channels delegating to it). */
   hasReceiverAuthorizer: boolean;
+  /** Waits for a pending claim, settle or refund when the same operation is settled again. */
+  receipts: Pick<FacilitatorEvmSigner, 'waitForTransactionReceipt'>;
+  /** How long a pending hash is remembered (default 10 minutes). */
+  pendingTtlMs?: number;
   /**
    * Bearer tokens that may ask for a delegated signature (a claim or refund without the receiver
    * authorizer's signature). Undefined: anyone may (accepted on local-only networks only).
@@ -62,6 +68,31 @@ export function createBatchSettlementHandlers(
     return tokenDigests.reduce((ok, known) => timingSafeEqual(known, candidate) || ok, false);
   };
   const inFlight = new Set<string>();
+  // Claim, settle and refund hashes answered `settlement_pending`, by operation (the official
+  // scheme reconciles deposits itself). Re-running the operation instead would answer a failure
+  // for one that landed (a spent refund nonce, nothing left to settle) or send a no-op claim.
+  const pending = new Map<string, { hash: Hex; at: number }>();
+  const pendingTtlMs = params.pendingTtlMs ?? 10 * 60_000;
+
+  /** The answer for an operation whose transaction was pending: its receipt, or pending again. */
+  const reconcile = async (
+    key: string,
+    hash: Hex,
+    fail: (errorReason: string, transaction?: string, errorMessage?: string) => SettleResponse,
+  ): Promise<SettleResponse> => {
+    let status: string;
+    try {
+      ({ status } = await params.receipts.waitForTransactionReceipt({ hash }));
+    } catch (error) {
+      return fail(R.settlementPending, hash, messageOf(error));
+    }
+    pending.delete(key);
+    if (status !== 'success') return fail(B.transactionReverted, hash);
+    // The receipt is the answer; the amount and channel snapshot the first answer would have
+    // carried are not rebuilt here (read the channel, or the transaction's events).
+    const { errorReason: _r, errorMessage: _m, ...base } = fail('', hash);
+    return { ...base, success: true };
+  };
 
   return {
     async verify(request) {
@@ -112,7 +143,13 @@ export function createBatchSettlementHandlers(
         return fail(B.channelBusy, '', 'an operation on this channel is in flight; retry shortly');
       }
       for (const key of keys) inFlight.add(key);
+      const operationKey =
+        payload.type === 'deposit' ? undefined : digest(JSON.stringify(payload)).toString('hex');
       try {
+        const known = operationKey ? pending.get(operationKey) : undefined;
+        if (operationKey && known && Date.now() - known.at < pendingTtlMs) {
+          return await reconcile(operationKey, known.hash, fail);
+        }
         const trace: SettlementTrace = { sent: [], pending: undefined };
         let answer: SettleResponse;
         try {
@@ -125,7 +162,15 @@ export function createBatchSettlementHandlers(
         if (!answer.success) {
           const sent = trace.pending ?? trace.sent.at(-1);
           if (sent && !answer.transaction) {
-            return fail(R.settlementPending, sent, 'a transaction was broadcast; settle again to reconcile');
+            answer = fail(
+              R.settlementPending,
+              sent,
+              'a transaction was broadcast; settle again to reconcile',
+            );
+          }
+          if (operationKey && answer.errorReason === R.settlementPending && answer.transaction) {
+            pending.set(operationKey, { hash: answer.transaction as Hex, at: Date.now() });
+            pruneExpired(pending, pendingTtlMs);
           }
         }
         return answer.errorMessage ? { ...answer, errorMessage: truncate(answer.errorMessage) } : answer;
@@ -195,6 +240,12 @@ function toOfficial(request: BatchSettlementFacilitatorRequest): [PaymentPayload
     PaymentPayload,
     PaymentRequirements,
   ];
+}
+
+function pruneExpired(map: Map<string, { at: number }>, ttlMs: number): void {
+  if (map.size < 1_000) return;
+  const now = Date.now();
+  for (const [key, entry] of map) if (now - entry.at >= ttlMs) map.delete(key);
 }
 
 function digest(token: string): Buffer {

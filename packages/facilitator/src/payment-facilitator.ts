@@ -102,6 +102,8 @@ export function createPaymentFacilitator(params: CreatePaymentFacilitatorParamet
       official,
       network,
       hasReceiverAuthorizer: receiverAuthorizer !== undefined,
+      receipts: params.batchSettlement.signer,
+      pendingTtlMs,
       ...(authorizerTokens ? { authorizerTokens } : {}),
     });
   }

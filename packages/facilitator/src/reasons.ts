@@ -31,6 +31,8 @@ export const BATCH_SETTLEMENT_REASONS = {
   channelBusy: 'invalid_batch_settlement_evm_channel_busy',
   /** `paymentPayload.accepted.network` differs from `paymentRequirements.network`. */
   networkMismatch: 'invalid_batch_settlement_evm_network_mismatch',
+  /** A pending claim, settle or refund was mined and reverted (found when it was settled again). */
+  transactionReverted: 'invalid_batch_settlement_evm_transaction_reverted',
   /** The payload type is not one this route handles (a voucher is never settled on chain). */
   payloadType: 'invalid_batch_settlement_evm_payload_type',
 } as const;

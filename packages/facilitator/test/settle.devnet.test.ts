@@ -222,6 +222,13 @@ describe('the facilitator on the devnet', () => {
       const supported = await client.getSupported();
       expect(supported.kinds).toStrictEqual([
         { x402Version: 2, scheme: 'exact', network: 'eip155:84532' },
+        {
+          x402Version: 2,
+          scheme: 'batch-settlement',
+          network: 'eip155:84532',
+          // The devnet receiver authorizer (account 4), offered by default on the devnet.
+          extra: { receiverAuthorizer: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65' },
+        },
         { x402Version: 1, scheme: 'exact', network: 'base-sepolia' },
       ]);
       expect(supported.signers).toStrictEqual({ 'eip155:*': [fx.facilitator.address] });
