@@ -147,10 +147,12 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
           ? undefined
           : (found as CoreSupportedKind);
     } catch (error) {
-      // Offer exact only while the facilitator cannot be asked; ask again on the next 402.
+      // Offer exact only while the facilitator cannot be asked, and ask again 5 s later (not on
+      // every 402: each 402 would wait for the facilitator's timeout).
       logger.warn('facilitator_supported_unavailable', {
         detail: error instanceof Error ? error.message : String(error),
       });
+      supported = { kind: undefined, at: Date.now() - supportedTtlMs + 5_000 };
       return undefined;
     }
     supported = { kind, at: Date.now() };
@@ -230,6 +232,15 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
           settledPhases: [],
         });
         return { kind: 'rejected', code: after.reason, message: after.message ?? after.reason };
+      }
+      // The scheme reserves the channel only for a verify answer that names the payer; without a
+      // reservation nothing could be committed (a deposit's charge would go unrecorded): refuse.
+      if (scheme.readRequestContext(asCore(payment))?.reservationCommitted !== true) {
+        return {
+          kind: 'rejected',
+          code: 'invalid_batch_settlement_evm_verification_state_unavailable',
+          message: 'the channel could not be reserved for this request',
+        };
       }
       if (after !== undefined && 'skipHandler' in after && after.skipHandler) {
         return { kind: 'refund', payer: payerOf(payment) };

@@ -32,6 +32,7 @@ const channels = createChannelPayments({
     kind: config.FACILITATOR_KIND,
     cdpApiKeyId: config.CDP_API_KEY_ID,
     cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+    bearerToken: config.FACILITATOR_TOKEN,
   }),
   payTo: config.SELLER_ADDRESS,
   network,

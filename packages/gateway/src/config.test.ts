@@ -24,9 +24,9 @@ describe('loadGatewayConfig', () => {
   });
 
   it('refuses a channel withdraw delay outside the spec’s 15 minutes to 30 days', () => {
-    expect(() =>
-      loadGatewayConfig({ SELLER_ADDRESS: SELLER, CHANNEL_WITHDRAW_DELAY_SECONDS: '60' }),
-    ).toThrow(/CHANNEL_WITHDRAW_DELAY_SECONDS/);
+    expect(() => loadGatewayConfig({ SELLER_ADDRESS: SELLER, CHANNEL_WITHDRAW_DELAY_SECONDS: '60' })).toThrow(
+      /CHANNEL_WITHDRAW_DELAY_SECONDS/,
+    );
   });
 
   it('names every wrong variable in one error', () => {

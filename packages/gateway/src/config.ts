@@ -26,6 +26,8 @@ export const GatewayEnvSchema = z
     FACILITATOR_KIND: z.enum(['ours', 'x402.org', 'cdp']).default('ours'),
     CDP_API_KEY_ID: optionalString,
     CDP_API_KEY_SECRET: optionalString,
+    /** Bearer token for our facilitator's delegated batch-settlement signatures (off the devnet). */
+    FACILITATOR_TOKEN: optionalString,
     PAYMENT_TABLE: z.string().min(3).max(255).default('payments'),
     /** Unset with IMAGE_GENERATOR=local → the embedded dynalite engine under DATA_DIR. */
     DYNAMODB_ENDPOINT: url.optional(),

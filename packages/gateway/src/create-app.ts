@@ -10,13 +10,15 @@ import {
   getNetwork,
   IMAGE_QUALITIES,
   IMAGE_SIZES,
+  type ImageQuality,
+  type ImageSize,
   isAppError,
   type NetworkId,
   type PaymentPayload,
   priceForImage,
   X402_HEADERS,
 } from '@agentic-payments/x402';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
@@ -180,6 +182,206 @@ export function createApp(deps: GatewayDeps) {
     });
   });
 
+  /**
+   * The answers of a paid route, bound to this request: the 402 (exact, and batch-settlement when
+   * available), a non-402 failure, and a batch-settlement purchase's answer.
+   */
+  const responders = (c: Context<Env>, requirements: ServerRequirements, requestId: string) => {
+    // The 402 offers exact and, when channels are on and the facilitator supports them,
+    // batch-settlement (v2 header only: batch-settlement has no v1 form). `channelOffer` is the
+    // batch-settlement entry to send (the corrective one after a cumulative mismatch).
+    const paymentRequired = async (
+      status: 402,
+      code: string,
+      message: string,
+      channelOffer?: Record<string, unknown>,
+    ) => {
+      c.set('log', { ...c.get('log'), error: code });
+      const offer = channelOffer ?? (await deps.channels?.offer(requirements));
+      const v2 = paymentRequiredV2(requirements, code);
+      c.header(
+        X402_HEADERS.paymentRequired,
+        encodePaymentRequiredHeader(
+          offer === undefined ? v2 : { ...v2, accepts: [...v2.accepts, offer as never] },
+        ),
+      );
+      c.header('cache-control', 'no-store');
+      return c.json(paymentRequiredV1(requirements, code, message), status);
+    };
+    const failed = (outcome: Extract<PurchaseOutcome, { kind: 'failed' }>) => {
+      c.set('log', { ...c.get('log'), error: outcome.code, transaction: outcome.transaction });
+      if (outcome.retryAfterSeconds !== undefined) c.header('retry-after', String(outcome.retryAfterSeconds));
+      return c.json(
+        {
+          error: outcome.code,
+          message: outcome.message,
+          ...(outcome.transaction === undefined
+            ? {}
+            : {
+                transaction_hash: outcome.transaction,
+                explorer_url: explorerTxUrl(network, outcome.transaction, config.explorerUrl),
+              }),
+          ...(outcome.retryAfterSeconds === undefined
+            ? {}
+            : { retry_after_seconds: outcome.retryAfterSeconds }),
+        },
+        outcome.status,
+      );
+    };
+    const imageUrlOf = (imageId: string) =>
+      deps.imageStore.url(imageId, clock.now() + (config.imageUrlTtlMs ?? 3_600_000));
+    const inlineImage = <T extends { image: { mime_type: string; base64?: string } }>(
+      answer: T,
+      bytes: Uint8Array,
+    ) => {
+      const inline =
+        (config.imageDelivery ?? 'inline') === 'inline' &&
+        fitsInline(answer, bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
+      c.set('log', {
+        ...c.get('log'),
+        image_bytes: bytes.length,
+        image_delivery: inline ? 'inline' : 'url',
+      });
+      if (inline) answer.image.base64 = Buffer.from(bytes).toString('base64');
+      return answer;
+    };
+    /** The answer to a batch-settlement payment (see README, "batch-settlement"). */
+    const answerChannelPurchase = async (outcome: ChannelPurchaseOutcome) => {
+      switch (outcome.kind) {
+        case 'rejected':
+          return paymentRequired(402, outcome.code, outcome.message, outcome.offer);
+        case 'failed':
+          return failed(outcome);
+        case 'refunded': {
+          const { response } = outcome;
+          c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
+          c.set('log', { ...c.get('log'), step: 'channel_refunded', transaction: response.transaction });
+          const refunded = BigInt(
+            response.amount === undefined || response.amount === '' ? '0' : response.amount,
+          );
+          return c.json(
+            {
+              status: 'refunded',
+              channel_id: outcome.channelId,
+              amount: formatUsdc(refunded),
+              atomic_amount: refunded.toString(),
+              transaction_hash: response.transaction,
+              network: network.id,
+              explorer_url: explorerTxUrl(network, response.transaction, config.explorerUrl),
+            },
+            200,
+          );
+        }
+        case 'delivered': {
+          const { receipt, image, response } = outcome;
+          // The official client reconciles its channel from this header (chargedAmount, channelState).
+          if (response !== undefined) c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
+          const channelState = channelStateOf(response);
+          const deposit = receipt.transaction === '' ? undefined : receipt.transaction;
+          c.set('log', {
+            ...c.get('log'),
+            image_id: receipt.imageId,
+            replayed: outcome.replayed,
+            transaction: deposit,
+            charged_cumulative: channelState?.chargedCumulativeAmount,
+          });
+          const answer: ChannelPurchaseResponse = {
+            status: 'payment_charged',
+            scheme: 'batch-settlement',
+            request_id: requestId,
+            image_id: receipt.imageId,
+            message: outcome.replayed
+              ? 'This request was already charged to the channel; returning the stored result'
+              : deposit === undefined
+                ? 'Charged to your payment channel (claimed on chain later, in a batch); image generated'
+                : `Channel deposit settled on ${network.displayName}; charged to the channel; image generated`,
+            payer: receipt.payer,
+            amount: formatUsdc(BigInt(receipt.atomicAmount)),
+            atomic_amount: receipt.atomicAmount,
+            network: receipt.network,
+            channel_id: outcome.channelId,
+            ...(channelState?.chargedCumulativeAmount === undefined
+              ? {}
+              : { charged_cumulative_amount: channelState.chargedCumulativeAmount }),
+            ...(deposit === undefined
+              ? {}
+              : {
+                  deposit_transaction_hash: deposit,
+                  explorer_url: explorerTxUrl(network, deposit, config.explorerUrl),
+                }),
+            image: { mime_type: image.mimeType },
+            image_url: await imageUrlOf(receipt.imageId),
+          };
+          return c.json(inlineImage(answer, image.bytes), 200);
+        }
+      }
+    };
+    return { paymentRequired, failed, imageUrlOf, inlineImage, answerChannelPurchase };
+  };
+
+  /** The price quote of a route, for the default image (the official refund client probes with GET). */
+  const requirementsOf = (c: Context<Env>, size: ImageSize, quality: ImageQuality): ServerRequirements => {
+    const origin = (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
+    return {
+      network,
+      asset: network.usdcAddress,
+      payTo: config.sellerAddress,
+      amount: priceForImage({ size, quality }),
+      resource: `${origin}/generate_image`,
+      description: `AI image ${size} ${quality} (${deps.imageGenerator.name})`,
+    };
+  };
+
+  /**
+   * GET is where the official batch-settlement client sends a cooperative refund (it probes the
+   * URL with GET, then sends the refund payload there). Nothing is sold on GET: without a payment
+   * it quotes the default image (402), and only a `batch-settlement` refund payload is accepted.
+   */
+  app.get('/generate_image', async (c) => {
+    const requirements = requirementsOf(c, '1024x1024', 'standard');
+    const { paymentRequired, answerChannelPurchase } = responders(c, requirements, 'refund');
+    const header = c.req.header(X402_HEADERS.paymentSignature) ?? c.req.header(X402_HEADERS.xPayment);
+    if (header === undefined || header === '') {
+      return paymentRequired(402, GATEWAY_ERRORS.paymentRequired, 'payment required: POST to buy an image');
+    }
+    let decoded: GatewayPayment;
+    try {
+      decoded = decodeGatewayPayment(header);
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      return paymentRequired(402, error.code, error.message);
+    }
+    const channels = deps.channels;
+    if (
+      decoded.scheme !== 'batch-settlement' ||
+      decoded.payment.payload.type !== 'refund' ||
+      channels === undefined
+    ) {
+      throw new AppError(
+        GATEWAY_ERRORS.invalidRequest,
+        'GET takes only a batch-settlement refund; buy an image with POST',
+      );
+    }
+    c.set('log', {
+      ...c.get('log'),
+      scheme: 'batch-settlement',
+      payload_type: 'refund',
+      channel_id: decoded.payment.payload.voucher.channelId,
+    });
+    const outcome = await purchaseWithChannel(
+      { ...deps, channels },
+      {
+        requestId: 'refund',
+        prompt: 'refund',
+        size: '1024x1024',
+        quality: 'standard',
+        requirements,
+        payment: decoded.payment,
+      },
+    );
+    return answerChannelPurchase(outcome);
+  });
+
   app.post(
     '/generate_image',
     bodyLimit({
@@ -210,15 +412,7 @@ export function createApp(deps: GatewayDeps) {
       const body = parsed.data;
       const size = body.size ?? '1024x1024';
       const quality = body.quality ?? 'standard';
-      const origin = (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
-      const requirements: ServerRequirements = {
-        network,
-        asset: network.usdcAddress,
-        payTo: config.sellerAddress,
-        amount: priceForImage({ size, quality }),
-        resource: `${origin}/generate_image`,
-        description: `AI image ${size} ${quality} (${deps.imageGenerator.name})`,
-      };
+      const requirements = requirementsOf(c, size, quality);
       c.set('log', {
         ...c.get('log'),
         request_id: body.request_id,
@@ -230,136 +424,11 @@ export function createApp(deps: GatewayDeps) {
       const v2Header = c.req.header(X402_HEADERS.paymentSignature);
       const v1Header = c.req.header(X402_HEADERS.xPayment);
       const header = v2Header ?? v1Header;
-      // The 402 offers exact and, when channels are on and the facilitator supports them,
-      // batch-settlement (v2 header only: batch-settlement has no v1 form). `channelOffer` is the
-      // batch-settlement entry to send (the corrective one after a cumulative mismatch).
-      const paymentRequired = async (
-        status: 402,
-        code: string,
-        message: string,
-        channelOffer?: Record<string, unknown>,
-      ) => {
-        c.set('log', { ...c.get('log'), error: code });
-        const offer = channelOffer ?? (await deps.channels?.offer(requirements));
-        const v2 = paymentRequiredV2(requirements, code);
-        c.header(
-          X402_HEADERS.paymentRequired,
-          encodePaymentRequiredHeader(
-            offer === undefined ? v2 : { ...v2, accepts: [...v2.accepts, offer as never] },
-          ),
-        );
-        c.header('cache-control', 'no-store');
-        return c.json(paymentRequiredV1(requirements, code, message), status);
-      };
-      const failed = (outcome: Extract<PurchaseOutcome, { kind: 'failed' }>) => {
-        c.set('log', { ...c.get('log'), error: outcome.code, transaction: outcome.transaction });
-        if (outcome.retryAfterSeconds !== undefined)
-          c.header('retry-after', String(outcome.retryAfterSeconds));
-        return c.json(
-          {
-            error: outcome.code,
-            message: outcome.message,
-            ...(outcome.transaction === undefined
-              ? {}
-              : {
-                  transaction_hash: outcome.transaction,
-                  explorer_url: explorerTxUrl(network, outcome.transaction, config.explorerUrl),
-                }),
-            ...(outcome.retryAfterSeconds === undefined
-              ? {}
-              : { retry_after_seconds: outcome.retryAfterSeconds }),
-          },
-          outcome.status,
-        );
-      };
-      const imageUrlOf = (imageId: string) =>
-        deps.imageStore.url(imageId, clock.now() + (config.imageUrlTtlMs ?? 3_600_000));
-      const inlineImage = <T extends { image: { mime_type: string; base64?: string } }>(
-        answer: T,
-        bytes: Uint8Array,
-      ) => {
-        const inline =
-          (config.imageDelivery ?? 'inline') === 'inline' &&
-          fitsInline(answer, bytes.length, config.maxResponseBytes ?? LAMBDA_SYNC_RESPONSE_MAX_BYTES);
-        c.set('log', {
-          ...c.get('log'),
-          image_bytes: bytes.length,
-          image_delivery: inline ? 'inline' : 'url',
-        });
-        if (inline) answer.image.base64 = Buffer.from(bytes).toString('base64');
-        return answer;
-      };
-      /** The answer to a batch-settlement payment (see README, "batch-settlement"). */
-      const answerChannelPurchase = async (outcome: ChannelPurchaseOutcome) => {
-        switch (outcome.kind) {
-          case 'rejected':
-            return paymentRequired(402, outcome.code, outcome.message, outcome.offer);
-          case 'failed':
-            return failed(outcome);
-          case 'refunded': {
-            const { response } = outcome;
-            c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
-            c.set('log', { ...c.get('log'), step: 'channel_refunded', transaction: response.transaction });
-            const refunded = BigInt(
-              response.amount === undefined || response.amount === '' ? '0' : response.amount,
-            );
-            return c.json(
-              {
-                status: 'refunded',
-                channel_id: outcome.channelId,
-                amount: formatUsdc(refunded),
-                atomic_amount: refunded.toString(),
-                transaction_hash: response.transaction,
-                network: network.id,
-                explorer_url: explorerTxUrl(network, response.transaction, config.explorerUrl),
-              },
-              200,
-            );
-          }
-          case 'delivered': {
-            const { receipt, image, response } = outcome;
-            // The official client reconciles its channel from this header (chargedAmount, channelState).
-            if (response !== undefined) c.header(X402_HEADERS.paymentResponse, encodeHeader(response));
-            const channelState = channelStateOf(response);
-            const deposit = receipt.transaction === '' ? undefined : receipt.transaction;
-            c.set('log', {
-              ...c.get('log'),
-              image_id: receipt.imageId,
-              replayed: outcome.replayed,
-              transaction: deposit,
-              charged_cumulative: channelState?.chargedCumulativeAmount,
-            });
-            const answer: ChannelPurchaseResponse = {
-              status: 'payment_charged',
-              scheme: 'batch-settlement',
-              request_id: body.request_id,
-              image_id: receipt.imageId,
-              message: outcome.replayed
-                ? 'This request was already charged to the channel; returning the stored result'
-                : deposit === undefined
-                  ? 'Charged to your payment channel (claimed on chain later, in a batch); image generated'
-                  : `Channel deposit settled on ${network.displayName}; charged to the channel; image generated`,
-              payer: receipt.payer,
-              amount: formatUsdc(BigInt(receipt.atomicAmount)),
-              atomic_amount: receipt.atomicAmount,
-              network: receipt.network,
-              channel_id: outcome.channelId,
-              ...(channelState?.chargedCumulativeAmount === undefined
-                ? {}
-                : { charged_cumulative_amount: channelState.chargedCumulativeAmount }),
-              ...(deposit === undefined
-                ? {}
-                : {
-                    deposit_transaction_hash: deposit,
-                    explorer_url: explorerTxUrl(network, deposit, config.explorerUrl),
-                  }),
-              image: { mime_type: image.mimeType },
-              image_url: await imageUrlOf(receipt.imageId),
-            };
-            return c.json(inlineImage(answer, image.bytes), 200);
-          }
-        }
-      };
+      const { paymentRequired, failed, imageUrlOf, inlineImage, answerChannelPurchase } = responders(
+        c,
+        requirements,
+        body.request_id,
+      );
       if (header === undefined || header === '') {
         const quote = await paymentRequired(
           402,

@@ -40,6 +40,29 @@ async function failure(promise: Promise<unknown>) {
 }
 
 describe('createHttpFacilitatorClient', () => {
+  it('reads a claim’s `amount: ""` (no funds moved) as absent and sends our facilitator’s bearer token', async () => {
+    const seen: Array<string | undefined> = [];
+    handler = (_path, auth) => {
+      seen.push(auth);
+      return {
+        status: 200,
+        body: JSON.stringify({
+          success: true,
+          transaction: `0x${'1'.repeat(64)}`,
+          network: 'eip155:84532',
+          amount: '',
+        }),
+      };
+    };
+    const client = createHttpFacilitatorClient({ url, bearerToken: 't'.repeat(24) });
+    expect(await client.settle(request)).toStrictEqual({
+      success: true,
+      transaction: `0x${'1'.repeat(64)}`,
+      network: 'eip155:84532',
+    });
+    expect(seen).toStrictEqual([`Bearer ${'t'.repeat(24)}`]);
+  });
+
   it('returns verify and settle replies as values, including rejections on 4xx', async () => {
     handler = (path) =>
       path === '/verify'

@@ -16,7 +16,7 @@ import { z } from 'zod';
 const SettleReplySchema = z.preprocess(
   (value) =>
     typeof value === 'object' && value !== null && 'amount' in value && value.amount === ''
-      ? { ...value, amount: undefined }
+      ? Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'amount'))
       : value,
   SettleResponse,
 );
@@ -49,6 +49,12 @@ export interface HttpFacilitatorClientOptions {
   readonly kind?: FacilitatorKind;
   readonly cdpApiKeyId?: string | undefined;
   readonly cdpApiKeySecret?: string | undefined;
+  /**
+   * Bearer token for our facilitator (`kind: 'ours'`): off the devnet it signs batch-settlement
+   * claims and refunds for a delegated receiver authorizer only for callers holding one of its
+   * FACILITATOR_AUTHORIZER_TOKENS.
+   */
+  readonly bearerToken?: string | undefined;
   /** Per call; settle waits for a receipt on the facilitator side, so keep it above its own bound. */
   readonly verifyTimeoutMs?: number;
   readonly settleTimeoutMs?: number;
@@ -102,7 +108,8 @@ export function createHttpFacilitatorClient(options: HttpFacilitatorClientOption
   }
 
   async function authHeaders(method: 'GET' | 'POST', path: string): Promise<Record<string, string>> {
-    if (kind !== 'cdp') return {};
+    if (kind !== 'cdp')
+      return options.bearerToken === undefined ? {} : { authorization: `Bearer ${options.bearerToken}` };
     const url = new URL(`${base}${path}`);
     const token = await generateJwt({
       apiKeyId: options.cdpApiKeyId ?? '',

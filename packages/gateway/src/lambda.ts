@@ -36,6 +36,7 @@ const facilitator = createHttpFacilitatorClient({
   kind: config.FACILITATOR_KIND,
   cdpApiKeyId: config.CDP_API_KEY_ID,
   cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+  bearerToken: config.FACILITATOR_TOKEN,
 });
 const network = getNetwork(config.NETWORK);
 

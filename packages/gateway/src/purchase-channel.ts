@@ -234,11 +234,37 @@ export async function purchaseWithChannel(
       });
       if (taken.kind === 'conflict') return conflict(taken.reason);
       if (taken.kind === 'lost') return inProgress();
+      await clearDeadReservation(ctx, begun.record);
       return buy(ctx, taken.holder);
     }
     case 'fresh':
       return buy(ctx, begun.holder);
   }
+}
+
+/**
+ * The dead holder of a purchase (its lease passed: a crash, a kill -9) may have left its channel
+ * reservation behind, which would keep the channel busy until it expires (up to 5 minutes).
+ * Clearing it is safe for the money: a charge is committed only by the reservation that made it
+ * (the scheme matches its `pendingId`) and only as `charged + price ≤ the signed voucher`; at worst
+ * a live request holding it fails with `channel_busy` and charges nothing. Only a reservation for
+ * this purchase's own voucher amount is cleared.
+ */
+async function clearDeadReservation(ctx: Context, record: LedgerRecord): Promise<void> {
+  const amount = record.authorization?.nonce;
+  const { channelId } = ctx.input.payment.payload.voucher;
+  const channel = await ctx.deps.channels.storage.get(channelId);
+  const pending = channel?.pendingRequest;
+  if (pending === undefined || amount === undefined || pending.signedMaxClaimable !== amount) return;
+  await ctx.deps.channels.storage.updateChannel(channelId, (current) => {
+    if (current?.pendingRequest?.pendingId !== pending.pendingId) return current;
+    const { pendingRequest: _dead, ...rest } = current;
+    return rest;
+  });
+  ctx.deps.logger.warn('channel_reservation_cleared', {
+    request_id: record.requestId,
+    channel_id: channelId,
+  });
 }
 
 async function buy(ctx: Context, holder: LedgerRecord): Promise<ChannelPurchaseOutcome> {

@@ -21,6 +21,7 @@ try {
     facilitatorKind: config.FACILITATOR_KIND,
     cdpApiKeyId: config.CDP_API_KEY_ID,
     cdpApiKeySecret: config.CDP_API_KEY_SECRET,
+    facilitatorToken: config.FACILITATOR_TOKEN,
     dataDir: config.DATA_DIR,
     paymentTable: config.PAYMENT_TABLE,
     dynamodbEndpoint: config.DYNAMODB_ENDPOINT,

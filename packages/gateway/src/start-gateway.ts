@@ -28,8 +28,9 @@ import {
   type FacilitatorClient,
   type FacilitatorKind,
 } from './facilitator-client.ts';
+import type { ImageStore } from './image-store.ts';
 import { type LocalDynamo, startLocalDynamo } from './local-dynamo.ts';
-import { createLocalImageStore } from './local-image-store.ts';
+import { createLocalImageStore, type LocalImageStore } from './local-image-store.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import type { PaymentStore } from './payment-store.ts';
 
@@ -43,6 +44,8 @@ export interface StartGatewayOptions {
   readonly facilitatorKind?: FacilitatorKind;
   readonly cdpApiKeyId?: string | undefined;
   readonly cdpApiKeySecret?: string | undefined;
+  /** Bearer token for our facilitator (FACILITATOR_TOKEN). */
+  readonly facilitatorToken?: string | undefined;
   /** Local state (dynalite under `payments/`, images under `images/`). */
   readonly dataDir: string;
   readonly paymentTable?: string;
@@ -64,6 +67,8 @@ export interface StartGatewayOptions {
   readonly rpcUrl?: string | undefined;
   readonly facilitator?: FacilitatorClient;
   readonly paymentStore?: PaymentStore;
+  /** Wraps the local image store (files under `dataDir/images`, signed links); fault injection in tests. */
+  readonly imageStore?: ((local: LocalImageStore) => ImageStore) | undefined;
   readonly logger?: Logger;
   readonly clock?: { now(): number };
   /**
@@ -180,6 +185,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : undefined;
   const imageGenerator = options.imageGenerator ?? (ownGenerator as ImageGenerator);
   if (ownGenerator instanceof LocalImageGenerator) await ownGenerator.warm();
+  // A wrapper keeps the local store's signed links (`verifySignature`) unless it replaces them.
+  const wrapImageStore = (local: LocalImageStore) =>
+    options.imageStore === undefined
+      ? local
+      : { verifySignature: local.verifySignature, ...options.imageStore(local) };
   const chain: ChainReader | undefined =
     options.rpcUrl === undefined ? undefined : createViemChainReader({ rpcUrl: options.rpcUrl });
   const facilitator =
@@ -189,6 +199,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       kind: options.facilitatorKind ?? 'ours',
       cdpApiKeyId: options.cdpApiKeyId,
       cdpApiKeySecret: options.cdpApiKeySecret,
+      bearerToken: options.facilitatorToken,
     });
   const bs = options.batchSettlement ?? {};
   const network = getNetwork(options.network);
@@ -224,7 +235,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     paymentStore,
     facilitator,
     imageGenerator,
-    imageStore: createLocalImageStore({ dataDir: options.dataDir, publicUrl, secret: imageUrlSecret }),
+    imageStore: wrapImageStore(
+      createLocalImageStore({ dataDir: options.dataDir, publicUrl, secret: imageUrlSecret }),
+    ),
     clock,
     logger,
     chain,
