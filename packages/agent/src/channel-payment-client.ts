@@ -437,15 +437,11 @@ export interface RefundSessionChannelOptions {
   session: ChannelSessionPort;
   storage: ClientChannelStorage;
   salt: `0x${string}`;
-  /** A protected route of the seller (the official client probes it, then sends the refund voucher there). */
-  url: string;
   /**
-   * The JSON body the route needs (the gateway's one paid route is `POST /generate_image`, which
-   * reads its body before any payment): the official refund's probe and refund requests, which it
-   * sends as `GET`, go to the route as `POST` with this body. The seller skips the resource for a
-   * refund payload (spec: "Bypass the protected resource").
+   * A protected route of the seller: the official client probes it with `GET`, then sends the refund
+   * voucher there (`GET /generate_image` takes refunds on our gateway).
    */
-  routeBody: unknown;
+  url: string;
   contracts?: ChannelContracts;
   fetch?: typeof globalThis.fetch;
 }
@@ -462,16 +458,9 @@ export async function refundSessionChannel(options: RefundSessionChannelOptions)
     session: options.session,
     ...(options.contracts ? { contracts: options.contracts } : {}),
   });
-  const baseFetch = options.fetch ?? globalThis.fetch;
-  const body = JSON.stringify(options.routeBody);
-  const asRoute = ((input: string | URL | Request, init?: RequestInit) => {
-    const headers = new Headers(init?.headers);
-    headers.set('content-type', 'application/json');
-    return baseFetch(input, { ...init, method: 'POST', headers, body });
-  }) as typeof fetch;
   try {
     return await refundChannel({ signer, storage: options.storage, salt: options.salt }, options.url, {
-      fetch: asRoute,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   } catch (error) {
     const refusedError = walkErrors(error, (e) => e instanceof PaymentRefusedError);

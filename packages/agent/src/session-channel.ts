@@ -66,7 +66,7 @@ export function sessionChannelPort(
   return {
     state: () => ({
       authorizedAmount: options.authorizedAmount(),
-      channelId: record.channel?.channel_id as `0x${string}` | undefined,
+      channelId: record.channel?.channel_id,
       charged: BigInt(record.spent),
       deposited: depositedTotal(record.channel) - BigInt(record.channel?.refunded ?? '0'),
       signedMax: BigInt(record.channel?.signed_max ?? '0'),
@@ -155,13 +155,8 @@ export async function closeSessionChannel(deps: AgentDeps, ctx: SessionContext):
       budget: deps.budget,
       session,
       storage: sessionChannelStorage(ctx),
-      salt: channel.salt as `0x${string}`,
+      salt: channel.salt,
       url: `${deps.config.gatewayUrl}/generate_image`,
-      // A valid order, never generated: the seller answers a refund payload before its resource.
-      routeBody: {
-        request_id: `refund-${deps.newId()}`,
-        prompt: 'cooperative refund of the session channel',
-      },
       fetch: deps.fetch,
     });
   } catch (error) {

@@ -43,7 +43,7 @@ export const ExactReceipt = z.object({
   paid_at: z.string(),
 });
 
-const Bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'bytes32 hex');
+const Bytes32 = z.templateLiteral(['0x', z.string().regex(/^[0-9a-fA-F]{64}$/, 'bytes32 hex')]);
 
 /**
  * A batch-settlement session's receipts: the deposit (its own transaction), each image's charge (a
