@@ -1,9 +1,12 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import {
   type AgentTurn,
+  type ChannelBalance,
+  END_SESSION_PROMPT,
   explorerLink,
   newSessionId,
   type PaymentReceipt,
+  receiptKey,
   type ServerFrame,
   type SessionSpend,
   type WalletSnapshot,
@@ -141,6 +144,11 @@ function Chat({ config }: { config: RuntimeConfig }) {
   };
 
   const startNewSession = () => {
+    // Leaving a payment session with money in its channel: ask the agent to end it (the refund). Its
+    // reply belongs to the old session, so the new chat does not show it.
+    if (spend?.channel?.status === 'open' && Number(spend.channel.remaining) > 0) {
+      send({ input: { prompt: END_SESSION_PROMPT }, session_id: sessionId });
+    }
     const fresh = newSessionId();
     sessionStorage.setItem(SESSION_KEY, fresh);
     setSessionId(fresh);
@@ -335,8 +343,8 @@ function Entry({ entry, explorerUrl }: { entry: ChatEntry; explorerUrl: string |
           <figcaption className="mono small">{image.id}</figcaption>
         </figure>
       ))}
-      {turn.payments.map((receipt) => (
-        <Receipt key={receipt.transactionHash} receipt={receipt} explorerUrl={explorerUrl} />
+      {turn.payments.map((receipt, index) => (
+        <Receipt key={receiptKey(receipt, index)} receipt={receipt} explorerUrl={explorerUrl} />
       ))}
     </li>
   );
@@ -344,8 +352,8 @@ function Entry({ entry, explorerUrl }: { entry: ChatEntry; explorerUrl: string |
 
 function Receipt({ receipt, explorerUrl }: { receipt: PaymentReceipt; explorerUrl: string | undefined }) {
   return (
-    <div className="receipt" data-testid="receipt">
-      <span className="paid">Paid {receipt.amount} USDC</span>
+    <div className="receipt" data-testid="receipt" data-kind={receipt.kind ?? 'payment'}>
+      <span className="paid">{receiptLabel(receipt)}</span>
       <span className="muted small" data-testid="receipt-network">
         on {receipt.networkName}
       </span>
@@ -354,8 +362,29 @@ function Receipt({ receipt, explorerUrl }: { receipt: PaymentReceipt; explorerUr
   );
 }
 
+/** What a receipt was: a payment, a session's deposit, an image charged by voucher, or a refund. */
+function receiptLabel(receipt: PaymentReceipt): string {
+  switch (receipt.kind) {
+    case 'deposit':
+      return `Deposited ${receipt.amount} USDC (session)`;
+    case 'voucher':
+      return `Charged ${receipt.amount} USDC (voucher)`;
+    case 'refund':
+      return `Refunded ${receipt.amount} USDC`;
+    default:
+      return `Paid ${receipt.amount} USDC`;
+  }
+}
+
 function TxLink(props: { receipt: PaymentReceipt; explorerUrl: string | undefined; testId: string }) {
   const { receipt } = props;
+  if (!receipt.transactionHash) {
+    return (
+      <span className="muted small" data-testid={`${props.testId}-none`}>
+        no transaction of its own: claimed later in a batch
+      </span>
+    );
+  }
   const link = explorerLink(receipt, props.explorerUrl);
   const short = `${receipt.transactionHash.slice(0, 10)}…${receipt.transactionHash.slice(-8)}`;
   return link ? (
@@ -364,6 +393,22 @@ function TxLink(props: { receipt: PaymentReceipt; explorerUrl: string | undefine
     </a>
   ) : (
     <span className="mono">{short}</span>
+  );
+}
+
+/** A payment session's channel balance: deposited once, charged per image, the rest refunded at the end. */
+function ChannelPanel({ channel }: { channel: ChannelBalance }) {
+  return (
+    <dl className="channel" data-testid="session-channel" data-status={channel.status}>
+      <dt>Deposited</dt>
+      <dd data-testid="channel-deposited">{channel.deposited} USDC</dd>
+      <dt>Charged</dt>
+      <dd data-testid="channel-charged">{channel.charged} USDC</dd>
+      <dt>{channel.status === 'open' ? 'Remaining' : 'Refunded'}</dt>
+      <dd data-testid="channel-remaining">
+        {channel.status === 'open' ? channel.remaining : channel.refunded} USDC
+      </dd>
+    </dl>
   );
 }
 
@@ -387,12 +432,17 @@ function SessionPanel(props: {
             Spent <strong>{spend.spent}</strong> of {spend.budget} USDC
           </p>
           <meter className="budget" min={0} max={Number(spend.budget) || 1} value={Number(spend.spent)} />
+          {spend.channel ? <ChannelPanel channel={spend.channel} /> : null}
           {spend.payments.length > 0 ? (
             <ol className="receipts">
               {hidden > 0 && <li className="small muted">{hidden} earlier payment(s) not shown</li>}
-              {spend.payments.map((receipt) => (
-                <li key={receipt.transactionHash} data-testid="session-receipt">
-                  <span className="paid">{receipt.amount} USDC</span>{' '}
+              {spend.payments.map((receipt, index) => (
+                <li
+                  key={receiptKey(receipt, index)}
+                  data-testid="session-receipt"
+                  data-kind={receipt.kind ?? 'payment'}
+                >
+                  <span className="paid">{receiptLabel(receipt)}</span>{' '}
                   <TxLink receipt={receipt} explorerUrl={props.explorerUrl} testId="session-tx-link" />
                 </li>
               ))}

@@ -11,7 +11,10 @@ import {
 } from '@agentic-payments/x402/agent-output';
 
 export interface PaymentReceipt {
-  transactionHash: string;
+  /** Absent: an exact payment. A payment session's deposit, image charge (voucher) or refund. */
+  kind?: 'deposit' | 'voucher' | 'refund';
+  /** Every receipt has one but a voucher's (an image charge signed off chain, claimed later in a batch). */
+  transactionHash?: string;
   amount: string;
   /** The protocol's network id (`base-sepolia`), for the explorer fallback. */
   network: string;
@@ -33,12 +36,23 @@ export interface WalletSnapshot {
   spent24h?: string;
 }
 
+/** A payment session's channel balance (decimal USDC): what was deposited, charged, refunded and is left. */
+export interface ChannelBalance {
+  status: 'open' | 'closed';
+  deposited: string;
+  charged: string;
+  refunded: string;
+  remaining: string;
+}
+
 /** The session's receipts and spend against its budget, as of this turn. */
 export interface SessionSpend {
   payments: PaymentReceipt[];
   paymentCount: number;
   spent: string;
   budget: string;
+  paymentScheme?: 'exact' | 'batch-settlement';
+  channel?: ChannelBalance;
 }
 
 export interface AgentTurn {
@@ -76,7 +90,8 @@ export function safeUrl(value: unknown): string | undefined {
 
 function toReceipt(p: AgentPaymentReceipt): PaymentReceipt {
   return {
-    transactionHash: p.transaction_hash,
+    ...(p.kind ? { kind: p.kind } : {}),
+    ...(p.transaction_hash ? { transactionHash: p.transaction_hash } : {}),
     amount: p.amount,
     network: p.network,
     networkName: p.network_name ?? p.network,
@@ -109,6 +124,18 @@ function toTurn(output: AgentOutput): AgentTurn {
         paymentCount: output.session.payment_count,
         spent: output.session.spent,
         budget: output.session.budget,
+        ...(output.session.payment_scheme ? { paymentScheme: output.session.payment_scheme } : {}),
+        ...(output.session.channel
+          ? {
+              channel: {
+                status: output.session.channel.status,
+                deposited: output.session.channel.deposited,
+                charged: output.session.channel.charged,
+                refunded: output.session.channel.refunded,
+                remaining: output.session.channel.remaining,
+              },
+            }
+          : {}),
       }
     : undefined;
   return {
@@ -172,6 +199,7 @@ export function parseServerFrame(data: unknown): ServerFrame | undefined {
 /** Where a transaction can be seen: the receipt's explorer URL, else the configured explorer. */
 export function explorerLink(receipt: PaymentReceipt, explorerUrl: string | undefined): string | undefined {
   if (receipt.explorerUrl) return receipt.explorerUrl;
+  if (!receipt.transactionHash) return undefined;
   const base =
     explorerUrl ??
     (receipt.network === 'base-sepolia' || receipt.network === 'eip155:84532'
@@ -180,6 +208,18 @@ export function explorerLink(receipt: PaymentReceipt, explorerUrl: string | unde
         ? 'https://basescan.org'
         : undefined);
   return base ? `${base.replace(/\/+$/, '')}/tx/${receipt.transactionHash}` : undefined;
+}
+
+/**
+ * What "New Session" sends to the session it leaves when that session's payment channel still holds
+ * money: the agent's end_session tool asks the seller to refund it (the refund only returns money to
+ * the wallet). The WebSocket contract carries prompts only, so ending is a prompt.
+ */
+export const END_SESSION_PROMPT = 'End this session and refund what it did not spend.';
+
+/** A key for a receipt in a list: its transaction, or (a voucher) its kind, image and position. */
+export function receiptKey(receipt: PaymentReceipt, index: number): string {
+  return receipt.transactionHash ?? `${receipt.kind ?? 'payment'}-${receipt.imageId ?? ''}-${index}`;
 }
 
 export function newSessionId(): string {

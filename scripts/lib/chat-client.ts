@@ -18,6 +18,19 @@ export const DEMO_CONVERSATION = [
   'Analyze the image for content monetization',
 ] as const;
 
+/**
+ * The same conversation in a payment session (PAYMENT_SCHEME=batch-settlement): the first image
+ * deposits the session budget, the second is a voucher only, and ending the session refunds the rest.
+ */
+export const DEMO_SESSION_CONVERSATION = [
+  'What can you help me with?',
+  'What are my wallet details?',
+  'Generate an image of a futuristic city at sunset',
+  'Generate an image of a lighthouse in a storm',
+  'Analyze the image for content monetization',
+  'End this session and refund what it did not spend.',
+] as const;
+
 export class ChatError extends Error {
   override name = 'ChatError';
 }

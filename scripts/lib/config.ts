@@ -31,6 +31,8 @@ export const StartConfig = z
     AWS_REGION: z.string().default('us-east-1'),
     BEDROCK_MODEL_ID: z.string().optional(),
     CONSENT_MODE: z.enum(['auto', 'confirm']).default('auto'),
+    /** How the agent pays: exact (one settlement per image) or batch-settlement (payment sessions). */
+    PAYMENT_SCHEME: z.enum(['exact', 'batch-settlement']).default('exact'),
     MAX_PAYMENT_USDC: usdc('0.10'),
     SESSION_BUDGET_USDC: usdc('1.00'),
     // Only for NETWORK=base-sepolia: the real chain, facilitator, seller and payer.

@@ -40,6 +40,8 @@ export const StackInfo = z.object({
   paymentsDbUrl: z.string().optional(),
   connectionsDbUrl: z.string().optional(),
   agentAddress: AddressSchema,
+  /** How the agent pays (absent in the info file of a stack started before payment sessions). */
+  paymentScheme: z.enum(['exact', 'batch-settlement']).optional(),
   sellerAddress: AddressSchema,
   usdcAddress: AddressSchema,
   dataDir: z.string(),
@@ -220,6 +222,7 @@ export async function startStack(
             AGENT_PRIVATE_KEY: agentKey,
             DATA_DIR: config.DATA_DIR, // the agent keeps its sessions under <DATA_DIR>/agent
             EXPLORER_URL: explorerUrl,
+            PAYMENT_SCHEME: config.PAYMENT_SCHEME,
           },
           log: (entry) =>
             writeLog(JSON.stringify({ time: new Date().toISOString(), service: 'agent', ...entry })),
@@ -257,6 +260,7 @@ export async function startStack(
       ...(gateway.dynamodbEndpoint ? { paymentsDbUrl: gateway.dynamodbEndpoint } : {}),
       connectionsDbUrl: host.dynamoEndpoint,
       agentAddress: privateKeyToAccount(agentKey).address,
+      paymentScheme: config.PAYMENT_SCHEME,
       sellerAddress,
       usdcAddress: networkInfo.usdcAddress,
       dataDir: config.DATA_DIR,

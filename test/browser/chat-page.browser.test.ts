@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type LocalWebSocketHost, startLocalWebSocketHost } from '@agentic-payments/realtime';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { END_SESSION_PROMPT } from '../../frontend/src/protocol.ts';
 import { artifactPath, buildChatPage, launchChromium } from './browser.ts';
 import { startFakeAgent, TEAL_PNG_BASE64 } from './fake-agent.ts';
 
@@ -43,6 +44,53 @@ function reply(text: string, extra: Record<string, unknown> = {}) {
   };
 }
 
+const CHANNEL = `0x${'d4'.repeat(32)}`;
+const DEPOSIT_TX = `0x${'d5'.repeat(32)}`;
+const channelReceipt = { network: 'base-sepolia', network_name: DEVNET, channel_id: CHANNEL };
+const DEPOSIT = {
+  ...channelReceipt,
+  kind: 'deposit',
+  transaction_hash: DEPOSIT_TX,
+  amount: '1',
+  atomic_amount: '1000000',
+};
+const VOUCHER = {
+  ...channelReceipt,
+  kind: 'voucher',
+  amount: '0.04',
+  atomic_amount: '40000',
+  image_id: 'img-teal',
+};
+
+/** A batch-settlement session's turn: the deposit and a voucher (open), or the session ended (closed). */
+function channelReply(status: 'open' | 'closed') {
+  return reply(status === 'open' ? 'Paid with a voucher.' : 'Refunded.', {
+    payments: status === 'open' ? [DEPOSIT, VOUCHER] : [],
+    session: {
+      payments: [DEPOSIT, VOUCHER],
+      payment_count: 2,
+      spent: '0.04',
+      spent_atomic: '40000',
+      budget: '1',
+      budget_atomic: '1000000',
+      payment_scheme: 'batch-settlement',
+      channel: {
+        channel_id: CHANNEL,
+        status,
+        deposited: '1',
+        deposited_atomic: '1000000',
+        charged: '0.04',
+        charged_atomic: '40000',
+        refunded: status === 'open' ? '0' : '0.96',
+        refunded_atomic: status === 'open' ? '0' : '960000',
+        remaining: status === 'open' ? '0.96' : '0',
+        remaining_atomic: status === 'open' ? '960000' : '0',
+        deposit_transaction: DEPOSIT_TX,
+      },
+    },
+  });
+}
+
 let agent: Awaited<ReturnType<typeof startFakeAgent>>;
 let host: LocalWebSocketHost;
 let browser: Browser;
@@ -54,6 +102,8 @@ beforeAll(async () => {
   [staticDir, dataDir] = await Promise.all([buildChatPage(), mkdtemp(join(tmpdir(), 'chat-page-data-'))]);
   agent = await startFakeAgent((prompt) => {
     if (prompt.startsWith('slow')) return { delayMs: 1500, body: reply('finally done') };
+    if (prompt.startsWith('session image')) return { body: channelReply('open') };
+    if (prompt === END_SESSION_PROMPT) return { body: channelReply('closed') };
     if (prompt.startsWith('fail'))
       return { status: 400, body: { error: 'invalid_request', message: 'prompt refused' } };
     if (prompt.includes('wallet')) {
@@ -197,6 +247,38 @@ describe('the chat page (fake agent)', () => {
 
     await send('What are my wallet details?');
     await expect.poll(() => page.getByTestId('agent-message').count()).toBe(3);
+  }, 60_000);
+
+  it('shows a payment session channel balance, and New Session asks the old session for its refund', async () => {
+    await send('session image of a teal square');
+    const channel = page.getByTestId('session-channel');
+    await channel.waitFor();
+    expect(await channel.getAttribute('data-status')).toBe('open');
+    expect(
+      await Promise.all(
+        ['channel-deposited', 'channel-charged', 'channel-remaining'].map((id) =>
+          page.getByTestId(id).textContent(),
+        ),
+      ),
+    ).toStrictEqual(['1 USDC', '0.04 USDC', '0.96 USDC']);
+    const turn = page.getByTestId('agent-message').last();
+    expect(
+      await turn.getByTestId('receipt').evaluateAll((els) => els.map((el) => el.getAttribute('data-kind'))),
+    ).toStrictEqual(['deposit', 'voucher']);
+    // The voucher has no transaction of its own; the deposit links to the explorer.
+    expect(await turn.getByTestId('tx-link-none').count()).toBe(1);
+    expect(await turn.getByTestId('tx-link').count()).toBe(1);
+    await page.screenshot({ path: await artifactPath('chat-page-payment-session.png') });
+
+    const oldSession = await page.getByTestId('session-id').textContent();
+    const before = agent.prompts.length;
+    await page.getByTestId('new-session').click();
+    await expect.poll(() => agent.prompts.slice(before)).toStrictEqual([END_SESSION_PROMPT]);
+    expect(await page.getByTestId('session-id').textContent()).not.toBe(oldSession);
+    // The old session's reply is not shown in the new chat.
+    await expect.poll(() => agent.completed()).toBe(agent.prompts.length);
+    expect(await page.getByTestId('agent-message').count()).toBe(0);
+    expect(await page.getByTestId('session-channel').count()).toBe(0);
   }, 60_000);
 });
 

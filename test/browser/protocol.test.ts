@@ -113,6 +113,89 @@ describe('the chat page protocol (frontend/src/protocol.ts)', () => {
     });
   });
 
+  it('reads a payment session: deposit and voucher receipts, and the channel balance', () => {
+    const CHANNEL = `0x${'cd'.repeat(32)}`;
+    const deposit = {
+      kind: 'deposit',
+      transaction_hash: TX,
+      amount: '1',
+      network: 'base-sepolia',
+      channel_id: CHANNEL,
+    };
+    const voucher = {
+      kind: 'voucher',
+      amount: '0.04',
+      network: 'base-sepolia',
+      image_id: 'i1',
+      channel_id: CHANNEL,
+    };
+    const frame = parseServerFrame(
+      JSON.stringify({
+        type: 'complete',
+        response: {
+          output: {
+            message: { role: 'assistant', content: [{ text: 'ok' }] },
+            payments: [deposit, voucher],
+            session: {
+              payments: [deposit, voucher],
+              payment_count: 2,
+              spent: '0.04',
+              spent_atomic: '40000',
+              budget: '1',
+              budget_atomic: '1000000',
+              payment_scheme: 'batch-settlement',
+              channel: {
+                channel_id: CHANNEL,
+                status: 'open',
+                deposited: '1',
+                deposited_atomic: '1000000',
+                charged: '0.04',
+                charged_atomic: '40000',
+                refunded: '0',
+                refunded_atomic: '0',
+                remaining: '0.96',
+                remaining_atomic: '960000',
+              },
+            },
+          },
+        },
+      }),
+    );
+    if (frame?.type !== 'complete') throw new Error(`not a complete frame: ${JSON.stringify(frame)}`);
+    const receipts = [
+      {
+        kind: 'deposit',
+        transactionHash: TX,
+        amount: '1',
+        network: 'base-sepolia',
+        networkName: 'base-sepolia',
+        explorerUrl: undefined,
+        imageId: undefined,
+      },
+      {
+        kind: 'voucher',
+        amount: '0.04',
+        network: 'base-sepolia',
+        networkName: 'base-sepolia',
+        explorerUrl: undefined,
+        imageId: 'i1',
+      },
+    ];
+    expect(frame.turn.payments).toStrictEqual(receipts);
+    expect(frame.turn.session).toStrictEqual({
+      payments: receipts,
+      paymentCount: 2,
+      spent: '0.04',
+      budget: '1',
+      paymentScheme: 'batch-settlement',
+      channel: { status: 'open', deposited: '1', charged: '0.04', refunded: '0', remaining: '0.96' },
+    });
+    // A voucher has no transaction, so no explorer link.
+    expect(
+      explorerLink(receipts[1] as Parameters<typeof explorerLink>[0], 'http://127.0.0.1:9'),
+    ).toBeUndefined();
+  });
+
   it('turns a reply that breaks the contract into an error, never a half-read receipt', () => {
     const frame = parseServerFrame(
       JSON.stringify({

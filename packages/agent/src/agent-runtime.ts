@@ -6,11 +6,12 @@ import {
 } from '@agentic-payments/x402';
 import { Agent, type MessageData } from '@strands-agents/sdk';
 import type { ModelFactory } from './models.ts';
+import { channelRemaining, channelSummary } from './session-channel.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
 import { emptySession, type PaymentReceipt, type SessionRecord } from './session-state.ts';
 import { SYSTEM_PROMPT } from './system-prompt.ts';
-import { createSessionTools } from './tools.ts';
+import { createSessionTools, endSessionReply } from './tools.ts';
 
 /**
  * The AgentCore `output` object, plus `payments` (this turn), `wallet` and `session` (the session's
@@ -43,6 +44,8 @@ function formatEth(wei: bigint): string {
  */
 export class AgentRuntime {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Batch-settlement sessions whose channel holds an unspent deposit: closed when idle this long. */
+  private readonly idleTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private running = 0;
 
   constructor(
@@ -58,8 +61,35 @@ export class AgentRuntime {
 
   /** Queues a turn behind the session's previous one. */
   invoke(sessionId: string, prompt: string): Promise<InvocationOutput> {
+    return this.queue(sessionId, () => this.runTurn(sessionId, prompt));
+  }
+
+  /**
+   * Ends a session without a model turn (the idle timer): a batch-settlement session's unspent
+   * deposit is refunded, as the end_session tool does. Queued behind the session's turns.
+   */
+  endSession(sessionId: string): Promise<Record<string, unknown>> {
+    return this.queue(sessionId, async () => {
+      const record = await this.memory.load(sessionId);
+      if (!record) return { status: 'ended', message: 'no such session' };
+      const ctx = this.contextFor(record, '');
+      const reply = await endSessionReply(this.deps, ctx);
+      record.updated_at = this.deps.now().toISOString();
+      await this.memory.save(record);
+      this.deps.log({ event: 'session_ended', session_id: sessionId, reason: 'idle', status: reply.status });
+      return reply;
+    });
+  }
+
+  /** Stops the idle timers (the process is stopping; a restarted session re-arms at its next turn). */
+  close(): void {
+    for (const timer of this.idleTimers.values()) clearTimeout(timer);
+    this.idleTimers.clear();
+  }
+
+  private queue<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(sessionId) ?? Promise.resolve();
-    const turn = previous.catch(() => undefined).then(() => this.runTurn(sessionId, prompt));
+    const turn = previous.catch(() => undefined).then(work);
     this.queues.set(sessionId, turn);
     const cleanup = () => {
       if (this.queues.get(sessionId) === turn) this.queues.delete(sessionId);
@@ -68,13 +98,48 @@ export class AgentRuntime {
     return turn;
   }
 
+  private contextFor(record: SessionRecord, prompt: string): SessionContext {
+    return {
+      record,
+      latestUserText: prompt,
+      turnPayments: [],
+      turnImageIds: [],
+      persist: async () => {
+        record.updated_at = this.deps.now().toISOString();
+        await this.memory.save(record);
+      },
+    };
+  }
+
+  /** Arms (or clears) the session's idle refund after a turn. */
+  private armIdleRefund(record: SessionRecord): void {
+    const sessionId = record.session_id;
+    const previous = this.idleTimers.get(sessionId);
+    if (previous) clearTimeout(previous);
+    this.idleTimers.delete(sessionId);
+    if (record.channel?.status !== 'open' || channelRemaining(record) === 0n) return;
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(sessionId);
+      this.endSession(sessionId).catch((error: unknown) =>
+        this.deps.log({
+          level: 'error',
+          event: 'idle_refund_failed',
+          session_id: sessionId,
+          error: String(error),
+        }),
+      );
+    }, this.deps.config.sessionIdleRefundMs);
+    timer.unref();
+    this.idleTimers.set(sessionId, timer);
+  }
+
   private async runTurn(sessionId: string, prompt: string): Promise<InvocationOutput> {
     this.running += 1;
     try {
       const record = (await this.memory.load(sessionId)) ?? emptySession(sessionId, this.deps.now());
       const before = record.messages;
       record.turn += 1;
-      const ctx: SessionContext = { record, latestUserText: prompt, turnPayments: [], turnImageIds: [] };
+      const ctx = this.contextFor(record, prompt);
       const agent = new Agent({
         model: this.model.create(),
         tools: createSessionTools(this.deps, ctx),
@@ -98,6 +163,7 @@ export class AgentRuntime {
         // (the conversation then stays as it was before the turn).
         record.updated_at = this.deps.now().toISOString();
         await this.memory.save(record);
+        this.armIdleRefund(record);
       }
       this.deps.log({
         event: 'turn_completed',
@@ -142,6 +208,8 @@ export class AgentRuntime {
       spent_atomic: record.spent,
       budget: formatUsdc(budget),
       budget_atomic: budget.toString(),
+      payment_scheme: this.deps.config.paymentScheme,
+      ...(record.channel ? { channel: channelSummary(record) } : {}),
     };
   }
 

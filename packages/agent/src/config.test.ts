@@ -135,4 +135,23 @@ describe('loadConfig', () => {
     });
     expect(problemsOf({ ...creds, CDP_ACCOUNT_NAME: 'no spaces allowed' })[0]).toMatch(/^CDP_ACCOUNT_NAME: /);
   });
+  describe('the payment scheme', () => {
+    it('defaults to exact (the seed flow) with a 10-minute idle refund for sessions', () => {
+      const config = loadConfig({});
+      expect([config.paymentScheme, config.sessionIdleRefundMs]).toStrictEqual(['exact', 600_000]);
+    });
+
+    it('opts in to batch-settlement with PAYMENT_SCHEME and reads SESSION_IDLE_REFUND_SECONDS', () => {
+      const config = loadConfig({ PAYMENT_SCHEME: 'batch-settlement', SESSION_IDLE_REFUND_SECONDS: '120' });
+      expect([config.paymentScheme, config.sessionIdleRefundMs]).toStrictEqual(['batch-settlement', 120_000]);
+    });
+
+    it('names an unknown scheme or a bad idle time', () => {
+      const problems = problemsOf({ PAYMENT_SCHEME: 'upto', SESSION_IDLE_REFUND_SECONDS: '0' });
+      expect(problems.map((p) => p.split(':')[0])).toStrictEqual([
+        'PAYMENT_SCHEME',
+        'SESSION_IDLE_REFUND_SECONDS',
+      ]);
+    });
+  });
 });

@@ -45,6 +45,20 @@ export const CDP_ACCOUNT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,34}[A-Za-z0-
 export const CDP_ACCOUNT_NAME_RULE =
   'must be 2-36 letters, digits and hyphens, starting and ending with a letter or digit';
 
+/**
+ * How the agent pays: `exact` (the seed's flow, one EIP-3009 transfer settled on chain per image) or
+ * `batch-settlement` (x402 payment channels: the session budget deposited once, a voucher per image,
+ * the unspent rest refunded when the session ends).
+ */
+export const PAYMENT_SCHEMES = ['exact', 'batch-settlement'] as const;
+export type PaymentScheme = (typeof PAYMENT_SCHEMES)[number];
+
+/**
+ * AgentCore stops a runtime session after 15 minutes without a request (its default
+ * `idleRuntimeSessionTimeout`, 900 s); an idle refund must run before that, in the same microVM.
+ */
+export const MAX_SESSION_IDLE_REFUND_SECONDS = 24 * 60 * 60;
+
 const EnvSchema = z.object({
   AGENT_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(8080)),
   AGENT_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
@@ -94,6 +108,11 @@ const EnvSchema = z.object({
   WALLET_BUDGET_24H_USDC: usdc('5.00'),
   WALLET_BUDGET_TABLE: optionalString,
   CONSENT_MODE: z.preprocess(emptyToUndefined, z.enum(['auto', 'confirm']).default('auto')),
+  PAYMENT_SCHEME: z.preprocess(emptyToUndefined, z.enum(PAYMENT_SCHEMES).default('exact')),
+  SESSION_IDLE_REFUND_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1).max(MAX_SESSION_IDLE_REFUND_SECONDS).default(600),
+  ),
   IMAGE_ANALYZER: z.preprocess(emptyToUndefined, z.enum(['local', 'bedrock']).default('local')),
   IMAGE_ANALYZER_MODEL_ID: optionalString,
 });
@@ -134,6 +153,10 @@ export interface AgentConfig {
   /** WALLET_BUDGET_TABLE (DynamoDB, the cloud), else a file under `dataDir` (local). */
   walletBudgetStore: { kind: 'file' } | { kind: 'dynamodb'; tableName: string; region: string };
   consentMode: 'auto' | 'confirm';
+  /** PAYMENT_SCHEME: `exact` (default) or `batch-settlement` (opt-in payment sessions). */
+  paymentScheme: PaymentScheme;
+  /** SESSION_IDLE_REFUND_SECONDS, in ms: a batch-settlement session idle this long is closed and refunded. */
+  sessionIdleRefundMs: number;
   imageAnalyzer: 'local' | 'bedrock';
   /** The Claude model the `bedrock` analyzer calls: IMAGE_ANALYZER_MODEL_ID, else BEDROCK_MODEL_ID. */
   analyzerModelId: string;
@@ -254,6 +277,8 @@ export function loadConfig(env: Record<string, string | undefined>): AgentConfig
       ? { kind: 'dynamodb', tableName: e.WALLET_BUDGET_TABLE, region: e.AWS_REGION }
       : { kind: 'file' },
     consentMode: e.CONSENT_MODE,
+    paymentScheme: e.PAYMENT_SCHEME,
+    sessionIdleRefundMs: e.SESSION_IDLE_REFUND_SECONDS * 1000,
     imageAnalyzer: e.IMAGE_ANALYZER,
     analyzerModelId: e.IMAGE_ANALYZER_MODEL_ID ?? e.BEDROCK_MODEL_ID,
     region: e.AWS_REGION,

@@ -82,3 +82,42 @@ describe('readPurchasedImage', () => {
     expect((error as GatewayError).code).toBe('invalid_gateway_response');
   });
 });
+
+describe('readPurchasedImage of a batch-settlement purchase', () => {
+  const charged = (overrides: Record<string, unknown> = {}) =>
+    new Response(
+      JSON.stringify({
+        status: 'payment_charged',
+        scheme: 'batch-settlement',
+        request_id: 'req-1',
+        image_id: 'img-1',
+        message: 'charged on the channel',
+        channel_id: `0x${'cd'.repeat(32)}`,
+        image: { mime_type: 'image/png', base64: Buffer.from(PNG).toString('base64') },
+        image_url: IMAGE_URL,
+        ...overrides,
+      }),
+      { status: 200 },
+    );
+
+  it('reads the image of a voucher purchase, which has no transaction of its own', async () => {
+    const { fetchImpl } = recordingFetch({});
+    const image = await readPurchasedImage(charged(), fetchImpl, 'batch-settlement');
+    expect([image.imageId, image.transactionHash, image.explorerUrl, image.url]).toStrictEqual([
+      'img-1',
+      undefined,
+      undefined,
+      IMAGE_URL,
+    ]);
+  });
+
+  it('refuses a 200 that is not a channel charge', async () => {
+    const { fetchImpl } = recordingFetch({});
+    const error = await readPurchasedImage(
+      charged({ status: 'payment_settled' }),
+      fetchImpl,
+      'batch-settlement',
+    ).catch((caught: unknown) => caught);
+    expect(error instanceof GatewayError && error.code).toBe('invalid_gateway_response');
+  });
+});

@@ -1,5 +1,6 @@
 import { AppError, GenerateImageResponse, type NetworkInfo } from '@agentic-payments/x402';
 import { x402Client, x402HTTPClient } from '@x402/core/client';
+import { z } from 'zod';
 
 export interface ImageOrder {
   request_id: string;
@@ -48,6 +49,7 @@ export async function requestQuote(
   gatewayUrl: string,
   order: ImageOrder,
   network: NetworkInfo,
+  scheme: 'exact' | 'batch-settlement' = 'exact',
 ): Promise<Quote> {
   let response: Response;
   try {
@@ -82,7 +84,7 @@ export async function requestQuote(
   for (const accept of required.accepts) {
     const raw = accept as unknown as Record<string, unknown>;
     const amount = raw.amount ?? raw.maxAmountRequired;
-    if (accept.scheme !== 'exact') continue;
+    if (accept.scheme !== scheme) continue;
     const acceptNetwork: string = accept.network;
     if (acceptNetwork !== network.caip2 && acceptNetwork !== network.v1Name) continue;
     if (typeof amount !== 'string' || !/^\d+$/.test(amount)) continue;
@@ -90,19 +92,20 @@ export async function requestQuote(
   }
   throw new GatewayError(
     'no_matching_requirements',
-    `the gateway offers no exact payment on ${network.displayName}`,
+    `the gateway offers no ${scheme} payment on ${network.displayName}`,
   );
 }
 
 export interface PurchasedImage {
   imageId: string;
-  transactionHash: string;
+  /** The settlement's transaction (exact); a channel purchase has none of its own. */
+  transactionHash: string | undefined;
   mimeType: string;
   /** The bytes: from the 200 when it carried them, else fetched from `url`. */
   base64: string | undefined;
   /** Where the seller serves the image (a presigned S3 URL in the cloud); expires. */
   url: string;
-  explorerUrl: string;
+  explorerUrl: string | undefined;
   /** Why the bytes could not be fetched from `url` (the purchase itself succeeded). */
   fetchError?: string;
 }
@@ -116,21 +119,40 @@ export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
  * the image is fetched from its URL. The payment is settled by now, so a failed fetch is not an
  * error: the purchase is kept with its URL and `fetchError` says why the bytes are missing.
  */
+/**
+ * The gateway's 200 for a `batch-settlement` purchase, as far as the agent reads it: the image (no
+ * transaction per image; the charge is in the PAYMENT-RESPONSE header the official client reads).
+ */
+export const ChannelPurchaseResponse = z.object({
+  status: z.literal('payment_charged'),
+  request_id: z.string().min(1).max(128),
+  image_id: z.string().min(1).max(128),
+  channel_id: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+  image: GenerateImageResponse.shape.image,
+  image_url: GenerateImageResponse.shape.image_url,
+});
+
 export async function readPurchasedImage(
   response: Response,
   fetchImpl: typeof globalThis.fetch,
+  scheme: 'exact' | 'batch-settlement' = 'exact',
 ): Promise<PurchasedImage> {
-  const parsed = GenerateImageResponse.safeParse(await readJson(response));
-  if (!parsed.success) {
-    throw new GatewayError(
-      'invalid_gateway_response',
-      `the gateway's 200 does not match its contract: ${parsed.error.issues
-        .slice(0, 3)
-        .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
-        .join('; ')}`,
-      response.status,
-    );
+  const json = await readJson(response);
+  if (scheme === 'batch-settlement') {
+    const channel = ChannelPurchaseResponse.safeParse(json);
+    if (!channel.success) throw contractError(channel.error, response.status);
+    const data = channel.data;
+    return withBytes(fetchImpl, {
+      imageId: data.image_id,
+      transactionHash: undefined,
+      mimeType: data.image.mime_type,
+      base64: data.image.base64,
+      url: data.image_url,
+      explorerUrl: undefined,
+    });
   }
+  const parsed = GenerateImageResponse.safeParse(json);
+  if (!parsed.success) throw contractError(parsed.error, response.status);
   const data = parsed.data;
   const image: PurchasedImage = {
     imageId: data.image_id,
@@ -140,9 +162,25 @@ export async function readPurchasedImage(
     url: data.image_url,
     explorerUrl: data.explorer_url,
   };
+  return withBytes(fetchImpl, image);
+}
+
+function contractError(error: z.ZodError, status: number): GatewayError {
+  return new GatewayError(
+    'invalid_gateway_response',
+    `the gateway's 200 does not match its contract: ${error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      .join('; ')}`,
+    status,
+  );
+}
+
+/** The payment is done by now: a failed fetch of the bytes keeps the purchase with its URL. */
+async function withBytes(fetchImpl: typeof globalThis.fetch, image: PurchasedImage): Promise<PurchasedImage> {
   if (image.base64 !== undefined) return image;
   try {
-    image.base64 = Buffer.from(await fetchImage(fetchImpl, data.image_url)).toString('base64');
+    image.base64 = Buffer.from(await fetchImage(fetchImpl, image.url)).toString('base64');
   } catch (error) {
     image.fetchError = error instanceof Error ? error.message : String(error);
   }

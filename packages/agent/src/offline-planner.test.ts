@@ -38,6 +38,46 @@ describe('planNextAction', () => {
       });
     });
 
+    it.each([
+      'End this session and refund what it did not spend.',
+      'new session please',
+      'close the session',
+    ])('ends the payment session for %j', (text) => {
+      expect(plan(user(text))).toStrictEqual({ kind: 'tool', name: 'end_session', input: {} });
+    });
+
+    it('reports a voucher purchase with the deposit transaction and what is left, and a refund', () => {
+      const voucher = plan(
+        user('Generate an image of a cat'),
+        call('generate_image', 't1'),
+        result('t1', {
+          status: 'success',
+          payment: 'voucher',
+          prompt: 'a cat',
+          image_id: 'img-1',
+          cost_usdc: '0.04',
+          deposit_usdc: '1',
+          deposit_transaction_hash: '0xdep',
+          deposit_explorer_url: 'http://x/tx/0xdep',
+          channel_remaining_usdc: '0.96',
+        }),
+      );
+      expect(voucher.kind === 'text' && voucher.text).toContain('paid with a voucher');
+      expect(voucher.kind === 'text' && voucher.text).toContain('Session deposit: 1 USDC (0xdep)');
+      expect(voucher.kind === 'text' && voucher.text).toContain('Left in the session channel: 0.96 USDC');
+      const refund = plan(
+        user('end the session'),
+        call('end_session', 't2'),
+        result('t2', {
+          status: 'refunded',
+          refunded_usdc: '0.92',
+          transaction_hash: '0xref',
+          explorer_url: 'http://x/tx/0xref',
+        }),
+      );
+      expect(refund.kind === 'text' && refund.text).toContain('0.92 USDC that it did not spend was refunded');
+    });
+
     it('describes its capabilities', () => {
       const action = plan(user('What can you help me with?'));
       expect(

@@ -43,6 +43,7 @@ const PATTERNS = {
     /\b(pay|send|transfer|tip|give)\b[\s\S]*(\d+(\.\d+)?\s*(usdc|usd|dollars?)|\$\s*\d|0x[0-9a-f]{6,})/i,
   ignoreRules:
     /\b(ignore|bypass|skip|override|disable|forget)\b[\s\S]*\b(rules?|instructions?|confirmation|policy|limits?|consent|budget|cap)\b/i,
+  endSession: /\b(end|close|finish|stop)\b[\s\S]{0,20}\b(session|channel)\b|\bnew session\b|\brefund\b/i,
   yes: /^\s*(yes|y|yep|yeah|sure|ok|okay|confirm|confirmed|approve|approved|go ahead|proceed)\b/i,
   no: /^\s*(no|n|nope|cancel|stop|don'?t|decline|never ?mind)\b/i,
 };
@@ -231,6 +232,25 @@ function afterTool(outcome: ToolOutcome): PlannerAction {
         }
         return { kind: 'tool', name: TOOL_NAMES.pay, input: { request_id: r.request_id } };
       }
+      if (r.status === 'success' && r.payment === 'voucher') {
+        return {
+          kind: 'text',
+          text: [
+            `🎉 Success! Your image of ${String(r.prompt)} has been generated successfully!`,
+            '',
+            'Image Details:',
+            `- Image ID: ${String(r.image_id)}`,
+            `- Cost: ${String(r.cost_usdc)} USDC, paid with a voucher on this session's payment channel (no transaction of its own; the seller claims it later in a batch)`,
+            ...(r.deposit_transaction_hash
+              ? [
+                  `- Session deposit: ${String(r.deposit_usdc)} USDC (${String(r.deposit_transaction_hash)})`,
+                  `  ${String(r.deposit_explorer_url)}`,
+                ]
+              : []),
+            `- Left in the session channel: ${String(r.channel_remaining_usdc)} USDC (refunded when the session ends)`,
+          ].join('\n'),
+        };
+      }
       if (r.status === 'success') {
         return {
           kind: 'text',
@@ -264,6 +284,19 @@ function afterTool(outcome: ToolOutcome): PlannerAction {
         };
       }
       return { kind: 'text', text: describeFailure("I can't make this payment", r) };
+    case TOOL_NAMES.endSession:
+      if (r.status === 'refunded') {
+        return {
+          kind: 'text',
+          text: [
+            `The session has ended. ${String(r.refunded_usdc)} USDC that it did not spend was refunded to your wallet.`,
+            ...(r.transaction_hash
+              ? [`- Refund: ${String(r.transaction_hash)}`, `  ${String(r.explorer_url)}`]
+              : []),
+          ].join('\n'),
+        };
+      }
+      return { kind: 'text', text: String(r.message ?? 'The session has ended.') };
     case TOOL_NAMES.analyze:
       if (r.status !== 'analyzed')
         return { kind: 'text', text: String(r.message ?? 'There is no image to analyze yet.') };
@@ -299,6 +332,7 @@ function forUser(text: string, history: History): PlannerAction {
       input: history.lastImageId ? { image_id: history.lastImageId } : {},
     };
   }
+  if (PATTERNS.endSession.test(text)) return { kind: 'tool', name: TOOL_NAMES.endSession, input: {} };
   if (PATTERNS.wallet.test(text)) return { kind: 'tool', name: TOOL_NAMES.balance, input: {} };
   if (PATTERNS.capabilities.test(text)) return { kind: 'text', text: CAPABILITIES };
   return {

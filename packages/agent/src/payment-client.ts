@@ -33,7 +33,11 @@ export class PaymentRefusedError extends AppError<PaymentRefusalCode> {
   }
 }
 
-export type PaymentFailureCode = 'gateway_unreachable' | 'payment_failed';
+export type PaymentFailureCode =
+  | 'gateway_unreachable'
+  | 'payment_failed'
+  | 'scheme_not_offered'
+  | 'refund_failed';
 
 /** The paid request failed for a reason other than a refusal (the x402 client's or fetch's error is the cause). */
 export class PaymentFailedError extends AppError<PaymentFailureCode> {
@@ -44,11 +48,11 @@ export class PaymentFailedError extends AppError<PaymentFailureCode> {
   }
 }
 
-function refusal(decision: Extract<PolicyDecision, { allowed: false }>): PaymentRefusedError {
+export function refusal(decision: Extract<PolicyDecision, { allowed: false }>): PaymentRefusedError {
   return new PaymentRefusedError(decision.reason, decision.message);
 }
 
-function toBigInt(value: unknown): bigint | undefined {
+export function toBigInt(value: unknown): bigint | undefined {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'string' && /^\d+$/.test(value)) return BigInt(value);
   if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
@@ -149,12 +153,12 @@ export function createGuardedSigner(
   };
 }
 
-function requirementAmount(requirement: PaymentRequirements): bigint | undefined {
+export function requirementAmount(requirement: PaymentRequirements): bigint | undefined {
   const raw = requirement as unknown as Record<string, unknown>;
   return toBigInt(raw.amount ?? raw.maxAmountRequired);
 }
 
-function evaluateRequirement(
+export function evaluateRequirement(
   policy: SpendingPolicy,
   state: SpendingState,
   requirement: PaymentRequirements,
@@ -195,7 +199,7 @@ const BEFORE_SETTLEMENT_CODES = new Set([
   'image_store_failed',
 ]);
 
-async function provablyUnsettled(response: Response): Promise<boolean> {
+export async function provablyUnsettled(response: Response): Promise<boolean> {
   let code: unknown;
   try {
     code = ((await response.clone().json()) as { error?: unknown } | null)?.error;
@@ -208,7 +212,7 @@ async function provablyUnsettled(response: Response): Promise<boolean> {
 }
 
 /** A connection that was never made carried no authorization anywhere. */
-function neverConnected(error: unknown): boolean {
+export function neverConnected(error: unknown): boolean {
   return walkErrors(error, (e) => (e as { code?: unknown } | null)?.code === 'ECONNREFUSED') !== undefined;
 }
 

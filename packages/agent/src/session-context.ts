@@ -27,4 +27,9 @@ export interface SessionContext {
   /** Receipts and images produced in this turn (the reply's `payments` and `images`). */
   turnPayments: PaymentReceipt[];
   turnImageIds: string[];
+  /**
+   * Saves the record now, mid-turn (the record is saved at the end of every turn anyway): a payment
+   * channel's deposit and charges must survive a crash in the middle of a turn.
+   */
+  persist: () => Promise<void>;
 }

@@ -47,7 +47,11 @@ export type PolicyRejection =
   | 'amount_exceeds_payment_cap'
   | 'session_budget_exceeded'
   | 'wallet_budget_exceeded'
-  | 'invalid_amount';
+  | 'invalid_amount'
+  | 'deposit_not_to_collector'
+  | 'unexpected_channel'
+  | 'voucher_exceeds_deposit'
+  | 'refund_voucher_charges';
 
 /**
  * Every reason the agent refuses to sign (part of the tool replies and of `payment_refused`):
@@ -136,6 +140,153 @@ export function evaluatePayment(
     return reject(
       'wallet_budget_exceeded',
       walletBudgetMessage(state.walletSpent24h, policy.walletBudget24h, intent.amount),
+    );
+  }
+  return { allowed: true };
+}
+
+/**
+ * A batch-settlement session's channel as the policy sees it (all atomic USDC). `charged` is what
+ * the session recorded as charged for delivered images (its `spent`), the baseline of the next
+ * voucher; `deposited` counts every deposit signed and not proven unsent (money that left, or may
+ * have left, the wallet for the channel); `signedMax` is the highest cumulative voucher signed.
+ */
+export interface ChannelSpendingState {
+  /** The estimate the user authorized, or undefined when nothing is authorized. */
+  authorizedAmount: bigint | undefined;
+  /** The session's channel id (bytes32), fixed by its first deposit. */
+  channelId: `0x${string}` | undefined;
+  charged: bigint;
+  deposited: bigint;
+  signedMax: bigint;
+  /** `purchase` while an authorized image is being bought; `refund` while the session closes. */
+  mode: 'purchase' | 'refund';
+}
+
+/** An EIP-3009 ReceiveWithAuthorization into the deposit collector, about to be signed. */
+export interface DepositIntent {
+  amount: bigint;
+  /** The authorization's `to`: must be the deposit collector `@x402/evm` uses. */
+  to: string;
+  /** The token: the EIP-712 domain's verifying contract. */
+  asset: string;
+  chainId: number;
+}
+
+/** A cumulative EIP-712 voucher, about to be signed. */
+export interface VoucherIntent {
+  channelId: string;
+  /** The voucher's cumulative ceiling (`maxClaimableAmount`). */
+  cumulative: bigint;
+  chainId: number;
+  /** The EIP-712 domain's verifying contract: the channel contract. */
+  verifyingContract: string;
+}
+
+/** Where batch-settlement money may go on this chain (`@x402/evm`'s addresses). */
+export interface ChannelContracts {
+  channel: string;
+  depositCollector: string;
+}
+
+function rejection(reason: PolicyRejection, message: string): PolicyDecision {
+  return { allowed: false, reason, message };
+}
+
+/**
+ * The deposit rule: a session deposits into its channel at most its budget, and only while the user
+ * has authorized a purchase. The deposit is the money that leaves the wallet, so it is also what the
+ * wallet-wide 24-hour budget reserves (at the signing boundary).
+ *
+ * @example
+ * evaluateDeposit(policy, contracts, state, { amount: 1_000_000n, to: collector, asset: usdc, chainId: 84532 });
+ */
+export function evaluateDeposit(
+  policy: SpendingPolicy,
+  contracts: ChannelContracts,
+  state: ChannelSpendingState,
+  intent: DepositIntent,
+): PolicyDecision {
+  if (intent.amount <= 0n) return rejection('invalid_amount', 'deposit amount must be positive');
+  if (intent.chainId !== policy.network.chainId) {
+    return rejection('network_mismatch', `chain id ${intent.chainId} is not ${policy.network.chainId}`);
+  }
+  if (!sameAddress(intent.asset, policy.network.usdcAddress)) {
+    return rejection('asset_not_usdc', `asset ${intent.asset} is not USDC on ${policy.network.displayName}`);
+  }
+  if (!sameAddress(intent.to, contracts.depositCollector)) {
+    return rejection(
+      'deposit_not_to_collector',
+      `deposit target ${intent.to} is not the channel's deposit collector`,
+    );
+  }
+  if (state.mode !== 'purchase' || state.authorizedAmount === undefined) {
+    return rejection('not_authorized', 'no purchase has been authorized, so nothing is deposited');
+  }
+  if (state.deposited + intent.amount > policy.sessionBudget) {
+    return rejection(
+      'session_budget_exceeded',
+      `this session has deposited ${formatUsdc(state.deposited)} of its ${formatUsdc(policy.sessionBudget)} USDC budget; a deposit of ${formatUsdc(intent.amount)} more would exceed it`,
+    );
+  }
+  return { allowed: true };
+}
+
+/**
+ * The voucher rule. A purchase voucher raises the channel's cumulative ceiling by the image's price
+ * over what the session was charged, and that increment passes the same rules as an exact payment
+ * ({@link evaluatePayment}: at most the authorized estimate and the per-payment cap, the session's
+ * total at most its budget); the ceiling never exceeds what the session deposited. A refund voucher
+ * (zero-charge, the spec's cooperative refund) may not raise the ceiling above one already signed.
+ * Both must be for the session's own channel on the configured chain.
+ */
+export function evaluateVoucher(
+  policy: SpendingPolicy,
+  contracts: ChannelContracts,
+  state: ChannelSpendingState,
+  intent: VoucherIntent,
+): PolicyDecision {
+  if (intent.chainId !== policy.network.chainId) {
+    return rejection('network_mismatch', `chain id ${intent.chainId} is not ${policy.network.chainId}`);
+  }
+  if (!sameAddress(intent.verifyingContract, contracts.channel)) {
+    return rejection(
+      'unexpected_channel',
+      `voucher domain ${intent.verifyingContract} is not the channel contract`,
+    );
+  }
+  if (state.channelId === undefined || intent.channelId.toLowerCase() !== state.channelId.toLowerCase()) {
+    return rejection(
+      'unexpected_channel',
+      `voucher channel ${intent.channelId} is not this session's channel`,
+    );
+  }
+  if (state.mode === 'refund') {
+    if (intent.cumulative > state.signedMax) {
+      return rejection(
+        'refund_voucher_charges',
+        `a refund voucher for ${formatUsdc(intent.cumulative)} USDC would raise the signed ceiling of ${formatUsdc(state.signedMax)} USDC`,
+      );
+    }
+    return { allowed: true };
+  }
+  const increment = intent.cumulative - state.charged;
+  const decision = evaluatePayment(
+    policy,
+    { authorizedAmount: state.authorizedAmount, spent: state.charged },
+    {
+      amount: increment,
+      payTo: policy.sellerAddress,
+      asset: policy.network.usdcAddress,
+      network: policy.network.caip2,
+      chainId: intent.chainId,
+    },
+  );
+  if (!decision.allowed) return decision;
+  if (intent.cumulative > state.deposited) {
+    return rejection(
+      'voucher_exceeds_deposit',
+      `a voucher for ${formatUsdc(intent.cumulative)} USDC exceeds the ${formatUsdc(state.deposited)} USDC deposited in this session`,
     );
   }
   return { allowed: true };

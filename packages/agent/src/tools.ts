@@ -1,8 +1,10 @@
 import { findError, formatUsdc } from '@agentic-payments/x402';
 import { type InvokableTool, tool } from '@strands-agents/sdk';
 import { z } from 'zod';
+import { buyThroughChannel } from './channel-purchase.ts';
 import { GatewayError, readPurchasedImage, requestQuote } from './gateway-client.ts';
 import { createPaidFetch, PaymentFailedError, PaymentRefusedError } from './payment-client.ts';
+import { channelRemaining, channelSummary, closeSessionChannel } from './session-channel.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
 import type { CurrentRequest, SessionRecord, StoredImage } from './session-state.ts';
 import { evaluatePayment, LIMIT_OF_REFUSAL, type PaymentIntent } from './spending-policy.ts';
@@ -15,6 +17,8 @@ export const TOOL_NAMES = {
   pay: 'make_payment',
   generate: 'generate_image',
   analyze: 'analyze_content_monetization',
+  /** Not in the seed: ends a payment session (batch-settlement) and asks for the unspent deposit back. */
+  endSession: 'end_session',
 } as const;
 
 const EXPLICIT_YES =
@@ -76,6 +80,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
           config.gatewayUrl,
           { request_id: requestId, prompt: input.prompt, size: input.size, quality: input.quality },
           config.network,
+          config.paymentScheme,
         );
         session.current_request = {
           request_id: requestId,
@@ -176,7 +181,13 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
         asset: request.asset,
         network: request.network,
       };
-      const wallet24h = await budgetStatus(deps, session.session_id);
+      // In a payment session whose channel still holds the price, this image moves no money from
+      // the wallet (a voucher): neither the wallet's 24-hour budget nor its balance is in play.
+      const fromChannel =
+        config.paymentScheme === 'batch-settlement' &&
+        session.channel?.status === 'open' &&
+        channelRemaining(session) >= amount;
+      const wallet24h = fromChannel ? { spent: undefined } : await budgetStatus(deps, session.session_id);
       if (!wallet24h) {
         return {
           status: 'failed',
@@ -187,7 +198,11 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
       }
       const decision = evaluatePayment(
         policy,
-        { authorizedAmount: amount, spent, walletSpent24h: wallet24h.spent },
+        {
+          authorizedAmount: amount,
+          spent,
+          ...(wallet24h.spent !== undefined ? { walletSpent24h: wallet24h.spent } : {}),
+        },
         intent,
       );
       if (!decision.allowed) {
@@ -199,6 +214,18 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
           ...(limit ? { limit } : {}),
           message: decision.message,
           request_id: request.request_id,
+        };
+      }
+      if (fromChannel) {
+        request.authorized = true;
+        return {
+          status: 'authorized',
+          request_id: request.request_id,
+          cost_usdc: formatUsdc(amount),
+          payment: 'voucher',
+          channel_remaining_usdc: formatUsdc(channelRemaining(session)),
+          message:
+            "Payment authorized (a voucher on this session's channel). Call generate_image again to pay and generate.",
         };
       }
       let usdc: bigint;
@@ -251,6 +278,18 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
           consent_mode: config.consentMode,
           message: 'Payment not authorized yet: call make_payment for this request.',
         };
+      }
+      if (config.paymentScheme === 'batch-settlement') {
+        return buyThroughChannel(deps, ctx, request, (error) => {
+          const refusal = refusalFrom(error);
+          deps.log({
+            event: 'payment_refused',
+            session_id: session.session_id,
+            reason: refusal.reason,
+            ...(refusal.reason === 'payment_failed' ? { error: String(error) } : {}),
+          });
+          return { status: 'payment_refused', ...refusal, request_id: request.request_id };
+        });
       }
       let signed: PaymentIntent | undefined;
       const paidFetch = createPaidFetch({
@@ -388,7 +427,48 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
     },
   });
 
-  return [estimate, balance, pay, generate, analyze] as InvokableTool<unknown, Json>[];
+  const endSession = tool({
+    name: TOOL_NAMES.endSession,
+    description:
+      'End this payment session when the user asks to end it or start a new session: asks the seller to refund what the session deposited and did not spend. Moves money only back to the wallet.',
+    inputSchema: z.object({}),
+    callback: async (): Promise<Json> => endSessionReply(deps, ctx),
+  });
+
+  return [estimate, balance, pay, generate, analyze, endSession] as InvokableTool<unknown, Json>[];
+}
+
+/** The end_session tool's reply (also what an idle session's close logs). */
+export async function endSessionReply(deps: AgentDeps, ctx: SessionContext): Promise<Json> {
+  const closed = await closeSessionChannel(deps, ctx);
+  const channel = channelSummary(ctx.record);
+  switch (closed.status) {
+    case 'no_channel':
+      return {
+        status: 'ended',
+        message:
+          deps.config.paymentScheme === 'exact'
+            ? 'This session paid each image on its own (exact): there is no deposit to refund.'
+            : 'This session made no deposit: there is nothing to refund.',
+      };
+    case 'nothing_to_refund':
+      return { status: 'ended', message: 'The session channel holds nothing unspent.', channel };
+    case 'refunded':
+      return {
+        status: 'refunded',
+        refunded_usdc: closed.receipt.amount,
+        transaction_hash: closed.receipt.transaction_hash ?? null,
+        explorer_url: closed.receipt.explorer_url ?? null,
+        channel,
+      };
+    case 'failed':
+      return {
+        status: 'failed',
+        reason: closed.reason,
+        message: `The refund could not be made (${closed.message}); the deposit stays in the channel and can be refunded later.`,
+        channel,
+      };
+  }
 }
 
 function formatUsdcLike(value: bigint, decimals: number): string {

@@ -125,6 +125,18 @@ describe.each(adapters)('WalletBudget over the $name store', (adapter) => {
     expect((await budget.status()).spent).toBe(40_000n);
   });
 
+  it('counts a refunded channel deposit only for what was kept, never below zero', async () => {
+    const { store } = await adapter.open();
+    const budget = new WalletBudget(store, { walletKey: KEY, cap: 2_000_000n, now: clock().now });
+    await budget.reserve('deposit', 1_000_000n);
+    await budget.settle('deposit');
+    expect(await budget.returnFunds('deposit', 920_000n)).toBe(920_000n);
+    expect((await budget.status()).spent).toBe(80_000n);
+    expect(await budget.returnFunds('deposit', 500_000n)).toBe(80_000n);
+    expect(await budget.returnFunds('unknown', 1n)).toBe(0n);
+    expect((await budget.status()).spent).toBe(0n);
+  });
+
   it('is a rolling 24-hour window', async () => {
     const { store } = await adapter.open();
     const time = clock();

@@ -120,6 +120,25 @@ export class WalletBudget {
     });
   }
 
+  /**
+   * Money came back to the wallet (a payment channel's cooperative refund): the entry counts
+   * `amount` less, and is dropped once nothing of it is left. Returns what was taken off.
+   */
+  returnFunds(id: string, amount: bigint): Promise<bigint> {
+    return this.store.update<bigint>(this.walletKey, (ledger) => {
+      const entry = ledger.entries.find((e) => e.id === id);
+      if (!entry || amount <= 0n) return { result: 0n };
+      const held = BigInt(entry.amount);
+      const returned = amount < held ? amount : held;
+      const entries = ledger.entries.flatMap((e) => {
+        if (e.id !== id) return [e];
+        const left = held - returned;
+        return left > 0n ? [{ ...e, amount: left.toString() }] : [];
+      });
+      return { ledger: { entries }, result: returned };
+    });
+  }
+
   async status(): Promise<WalletBudgetStatus> {
     const ledger = await this.store.read(this.walletKey);
     const spent = total(inWindow(ledger.entries, this.now().getTime()));

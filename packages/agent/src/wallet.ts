@@ -20,6 +20,16 @@ export interface AgentWallet {
   readonly address: `0x${string}`;
   signTypedData(typedData: TypedDataToSign): Promise<Hex>;
   balances(): Promise<{ eth: bigint; usdc: bigint }>;
+  /**
+   * A contract read on the wallet's network: the batch-settlement client reads its channel's
+   * on-chain balance with it when it has no local record (cold start, recovery).
+   */
+  readContract?(args: {
+    address: `0x${string}`;
+    abi: readonly unknown[];
+    functionName: string;
+    args?: readonly unknown[];
+  }): Promise<unknown>;
 }
 
 let analyticsDisabled = false;
@@ -47,6 +57,7 @@ function walletFromProvider(provider: EvmWalletProvider, name: string, usdc: `0x
     provider: name,
     address,
     signTypedData: (typedData) => provider.signTypedData(typedData),
+    readContract: (args) => provider.readContract(args as Parameters<EvmWalletProvider['readContract']>[0]),
     async balances() {
       const [eth, usdcBalance] = await Promise.all([
         provider.getBalance(),

@@ -207,7 +207,7 @@ describe('the agent bundle (the AgentCore image content)', () => {
     expect(chainReceipt.status).toBe('success');
     expect(await stack.devnet.usdcBalance(payer)).toBe(before - 40_000n);
     expect(await stack.devnet.usdcBalance(stack.sellerAddress)).toBe(sellerBefore + 40_000n);
-    const image = paid.body.output.images[receipt.image_id] ?? '';
+    const image = paid.body.output.images[receipt.image_id ?? ''] ?? '';
     if (image.startsWith('data:')) {
       expect(decodePng(Buffer.from(image.split(',')[1] ?? '', 'base64')).width).toBe(1024);
     } else {

@@ -23,7 +23,7 @@ describe('a purchase from a gateway that delivers images by URL only (as on Lamb
     expect(reply.status).toBe(200);
     const receipt = reply.body.output.payments[0];
     if (!receipt) throw new Error('no receipt');
-    const image = reply.body.output.images[receipt.image_id];
+    const image = reply.body.output.images[receipt.image_id ?? ''];
     expect(image).toMatch(/^data:image\/png;base64,/);
     expect(decodePng(Buffer.from((image ?? '').split(',')[1] ?? '', 'base64')).width).toBe(1024);
 

@@ -57,6 +57,7 @@ describe('the seed example conversation (offline planner, devnet, real gateway a
       spent_atomic: '0',
       budget: '1',
       budget_atomic: '1000000',
+      payment_scheme: 'exact',
     });
   });
 
@@ -80,7 +81,7 @@ describe('the seed example conversation (offline planner, devnet, real gateway a
     expect(reply.text).toContain(receipt.transaction_hash);
 
     // The image is returned as a PNG data URL under its id.
-    const dataUrl = images[receipt.image_id];
+    const dataUrl = images[receipt.image_id ?? ''];
     expect(dataUrl).toMatch(/^data:image\/png;base64,/);
     const png = decodePng(Buffer.from((dataUrl ?? '').split(',')[1] ?? '', 'base64'));
     expect(png.width).toBe(1024);

@@ -64,6 +64,104 @@ describe('AgentOutput', () => {
     expect(AgentOutput.safeParse({ message: { content: [] } }).success).toBe(false);
   });
 
+  describe('a batch-settlement session', () => {
+    const CHANNEL = `0x${'cd'.repeat(32)}`;
+    const channelReceipt = {
+      network: 'base-sepolia',
+      channel_id: CHANNEL,
+      paid_at: '2026-01-01T00:00:00.000Z',
+    };
+    const deposit = {
+      ...channelReceipt,
+      kind: 'deposit',
+      transaction_hash: TX,
+      amount: '1',
+      atomic_amount: '1000000',
+    };
+    const voucher = {
+      ...channelReceipt,
+      kind: 'voucher',
+      amount: '0.04',
+      atomic_amount: '40000',
+      cumulative_atomic: '40000',
+      image_id: 'img-1',
+    };
+    const refund = {
+      ...channelReceipt,
+      kind: 'refund',
+      transaction_hash: TX,
+      amount: '0.96',
+      atomic_amount: '960000',
+    };
+    const channel = {
+      channel_id: CHANNEL,
+      status: 'closed',
+      deposited: '1',
+      deposited_atomic: '1000000',
+      charged: '0.04',
+      charged_atomic: '40000',
+      refunded: '0.96',
+      refunded_atomic: '960000',
+      remaining: '0',
+      remaining_atomic: '0',
+      deposit_transaction: TX,
+      refund_transaction: TX,
+    };
+
+    it('accepts the deposit, a voucher without a transaction, the refund and the channel balance', () => {
+      const output = {
+        message: { role: 'assistant', content: [] },
+        payments: [deposit, voucher, refund],
+        session: {
+          payments: [deposit, voucher, refund],
+          payment_count: 3,
+          spent: '0.04',
+          spent_atomic: '40000',
+          budget: '1',
+          budget_atomic: '1000000',
+          payment_scheme: 'batch-settlement',
+          channel,
+        },
+      };
+      expect(AgentOutput.parse(output)).toStrictEqual(output);
+    });
+
+    it('requires a transaction hash on every receipt but a voucher', () => {
+      const base = { message: { role: 'assistant', content: [] } };
+      const { transaction_hash: _deposit, ...depositWithout } = deposit;
+      const { transaction_hash: _exact, ...exactWithout } = receipt;
+      expect(AgentOutput.safeParse({ ...base, payments: [depositWithout] }).success).toBe(false);
+      expect(AgentOutput.safeParse({ ...base, payments: [exactWithout] }).success).toBe(false);
+      expect(AgentOutput.safeParse({ ...base, payments: [{ ...voucher, kind: 'claim' }] }).success).toBe(
+        false,
+      );
+    });
+
+    it('rejects a channel balance with a float amount or an unknown status', () => {
+      const session = {
+        payments: [],
+        payment_count: 0,
+        spent: '0',
+        spent_atomic: '0',
+        budget: '1',
+        budget_atomic: '1000000',
+      };
+      const base = { message: { role: 'assistant', content: [] } };
+      expect(
+        AgentOutput.safeParse({
+          ...base,
+          session: { ...session, channel: { ...channel, remaining_atomic: '0.5' } },
+        }).success,
+      ).toBe(false);
+      expect(
+        AgentOutput.safeParse({
+          ...base,
+          session: { ...session, channel: { ...channel, status: 'settling' } },
+        }).success,
+      ).toBe(false);
+    });
+  });
+
   it('reads the complete frame', () => {
     const frame = {
       type: 'complete',

@@ -14,21 +14,42 @@ const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 /** Atomic USDC units (6 decimals) as a decimal integer string: money on the wire is never a float. */
 export const AtomicUsdc = z.string().regex(/^\d+$/, 'atomic USDC amount (an integer string)');
 
-/** One settled payment, as the agent reports it (docs/CONVENTIONS.md: `output.payments`). */
-export const AgentPaymentReceipt = z.looseObject({
-  transaction_hash: z.string().regex(TX_HASH, 'transaction hash: 0x followed by 64 hex digits'),
-  /** Decimal USDC for people ("0.04"). */
-  amount: z.string(),
-  atomic_amount: AtomicUsdc.optional(),
-  /** The protocol's network id (x402 v1 name, e.g. `base-sepolia`, also on the devnet). */
-  network: z.string(),
-  /** What a person reads (e.g. "Local devnet — Base Sepolia stand-in (chain 84532)"). */
-  network_name: z.string().optional(),
-  explorer_url: z.string().optional(),
-  image_id: z.string().optional(),
-  request_id: z.string().optional(),
-  paid_at: z.string().optional(),
-});
+/**
+ * What a receipt records. Absent: an `exact` payment (one EIP-3009 transfer, its own transaction;
+ * every receipt before payment sessions). The batch-settlement scheme's receipts: `deposit` (the
+ * session budget paid into the channel, its own transaction), `voucher` (one image's charge, signed
+ * off chain: no transaction of its own, the seller claims it later in a batch) and `refund` (the
+ * unspent rest returned to the wallet, its own transaction).
+ */
+export const ReceiptKind = z.enum(['deposit', 'voucher', 'refund']);
+export type ReceiptKind = z.infer<typeof ReceiptKind>;
+
+/** One payment, as the agent reports it (docs/CONVENTIONS.md: `output.payments`). */
+export const AgentPaymentReceipt = z
+  .looseObject({
+    kind: ReceiptKind.optional(),
+    /** Required on every receipt but a voucher's, which has no transaction. */
+    transaction_hash: z.string().regex(TX_HASH, 'transaction hash: 0x followed by 64 hex digits').optional(),
+    /** Decimal USDC for people ("0.04"). */
+    amount: z.string(),
+    atomic_amount: AtomicUsdc.optional(),
+    /** The protocol's network id (x402 v1 name, e.g. `base-sepolia`, also on the devnet). */
+    network: z.string(),
+    /** What a person reads (e.g. "Local devnet — Base Sepolia stand-in (chain 84532)"). */
+    network_name: z.string().optional(),
+    explorer_url: z.string().optional(),
+    image_id: z.string().optional(),
+    request_id: z.string().optional(),
+    paid_at: z.string().optional(),
+    /** The payment channel of a deposit, voucher or refund (bytes32). */
+    channel_id: z.string().regex(TX_HASH, 'channel id: 0x followed by 64 hex digits').optional(),
+    /** After a voucher: the channel's charged total (atomic USDC). */
+    cumulative_atomic: AtomicUsdc.optional(),
+  })
+  .refine((receipt) => receipt.kind === 'voucher' || receipt.transaction_hash !== undefined, {
+    message: 'transaction_hash is required on every receipt but a voucher',
+    path: ['transaction_hash'],
+  });
 export type AgentPaymentReceipt = z.infer<typeof AgentPaymentReceipt>;
 
 /** The agent wallet's balances after the turn. */
@@ -46,6 +67,28 @@ export const AgentWalletSnapshot = z.looseObject({
 });
 export type AgentWalletSnapshot = z.infer<typeof AgentWalletSnapshot>;
 
+/**
+ * A batch-settlement session's channel balance (the chat's wallet panel): decimal USDC for people,
+ * atomic beside it. `remaining` = `deposited` − `charged` − `refunded`, what the seller could still
+ * be paid from the channel (and what ending the session asks back).
+ */
+export const AgentSessionChannel = z.looseObject({
+  channel_id: z.string().regex(TX_HASH, 'channel id: 0x followed by 64 hex digits'),
+  /** `open` while it holds the session's deposit; `closed` once the rest was refunded. */
+  status: z.enum(['open', 'closed']),
+  deposited: z.string(),
+  deposited_atomic: AtomicUsdc,
+  charged: z.string(),
+  charged_atomic: AtomicUsdc,
+  refunded: z.string(),
+  refunded_atomic: AtomicUsdc,
+  remaining: z.string(),
+  remaining_atomic: AtomicUsdc,
+  deposit_transaction: z.string().regex(TX_HASH).optional(),
+  refund_transaction: z.string().regex(TX_HASH).optional(),
+});
+export type AgentSessionChannel = z.infer<typeof AgentSessionChannel>;
+
 /** At most this many of a session's receipts ride in one reply (API Gateway frames are small). */
 export const SESSION_RECEIPTS_LIMIT = 20;
 
@@ -60,6 +103,10 @@ export const AgentSessionSpend = z.looseObject({
   spent_atomic: AtomicUsdc,
   budget: z.string(),
   budget_atomic: AtomicUsdc,
+  /** How this session pays: `exact` (absent from older agents) or `batch-settlement`. */
+  payment_scheme: z.enum(['exact', 'batch-settlement']).optional(),
+  /** The session's payment channel (batch-settlement), once its first purchase opened it. */
+  channel: AgentSessionChannel.optional(),
 });
 export type AgentSessionSpend = z.infer<typeof AgentSessionSpend>;
 
