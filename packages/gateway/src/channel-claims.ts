@@ -1,13 +1,15 @@
 import type { BatchSettlementChannelManager } from '@x402/evm/batch-settlement/server';
+import type { SettleDueFlag } from './channel-storage.ts';
 import type { Logger } from './logger.ts';
 
 /**
  * The claim schedule of `batch-settlement` (spec "Claim & Settlement Strategy", periodic): every
  * `intervalSeconds` the official `BatchSettlementChannelManager` claims every channel whose charge
  * is ahead of its on-chain `totalClaimed` (one `claimWithSignature` transaction for up to 100
- * channels) and, if it claimed anything, settles (one transfer of everything claimed to the
- * receiver). With `refundIdleSeconds` it also refunds the unspent balance of channels idle that
- * long (cooperative refund; the manager claims their last voucher first). Runs never overlap;
+ * channels). With `refundIdleSeconds` it also refunds the unspent balance of channels idle that
+ * long (cooperative refund; the refund transaction claims their last voucher first). Then, if it
+ * claimed or refunded anything, or a refund asked by a payer raised the settle-due flag since the
+ * last pass, it settles (one transfer of everything claimed to the receiver) and lowers the flag. Runs never overlap;
  * `stop()` waits for a running one and flushes once more, so a shutdown leaves no charge unclaimed.
  * Locally this is a timer in the gateway process; in the cloud the same `runOnce` is a scheduled
  * Lambda (`claim-lambda.ts`).
@@ -30,12 +32,14 @@ export interface ChannelClaimsOptions {
   readonly intervalSeconds?: number | undefined;
   readonly refundIdleSeconds?: number | undefined;
   readonly maxClaimsPerBatch?: number | undefined;
+  /** Raised by payer-asked refunds (`ChannelPayments.settleDue`); a raised flag makes the pass settle. */
+  readonly settleDue?: SettleDueFlag | undefined;
   readonly logger: Logger;
 }
 
 /**
  * @example
- * const claims = startChannelClaims(channels.manager, { intervalSeconds: 60, logger });
+ * const claims = startChannelClaims(channels.manager, { intervalSeconds: 60, settleDue: channels.settleDue, logger });
  * process.once('SIGTERM', () => claims.stop());
  */
 export function startChannelClaims(
@@ -46,18 +50,23 @@ export function startChannelClaims(
   let running: Promise<ChannelClaimRun> | undefined;
 
   const pass = async (): Promise<ChannelClaimRun> => {
-    const { claims, settle } = await manager.claimAndSettle({
-      maxClaimsPerBatch: options.maxClaimsPerBatch ?? 100,
-    });
+    // Read before claiming: a refund raised after this read keeps the flag for the next pass.
+    const due = await options.settleDue?.read();
+    const claims = await manager.claim({ maxClaimsPerBatch: options.maxClaimsPerBatch ?? 100 });
     for (const claim of claims)
       logger.info('channel_claimed', { vouchers: claim.vouchers, transaction: claim.transaction });
-    if (settle !== undefined) logger.info('channel_settled', { transaction: settle.transaction });
     const refunds =
       options.refundIdleSeconds === undefined
         ? []
         : await manager.refundIdleChannels({ idleSecs: options.refundIdleSeconds });
     for (const refund of refunds)
       logger.info('channel_refunded', { channel_id: refund.channel, transaction: refund.transaction });
+    let settle: ChannelClaimRun['settle'];
+    if (claims.length > 0 || refunds.length > 0 || due !== undefined) {
+      settle = await manager.settle();
+      logger.info('channel_settled', { transaction: settle.transaction });
+      if (due !== undefined) await options.settleDue?.lower(due);
+    }
     return { claims, settle, refunds };
   };
 

@@ -14,6 +14,7 @@ import {
   type ChannelStorage,
 } from '@x402/evm/batch-settlement/server';
 import type { BatchSettlementPaymentPayload } from './batch-settlement-payload.ts';
+import type { SettleDueFlag } from './channel-storage.ts';
 import type { FacilitatorClient } from './facilitator-client.ts';
 import type { Logger } from './logger.ts';
 import { MAX_TIMEOUT_SECONDS, type ServerRequirements } from './requirements.ts';
@@ -76,6 +77,8 @@ export interface ChannelPayments {
   readonly storage: ChannelStorage;
   /** Claims, settles and refunds in batches (see `startChannelClaims`). */
   readonly manager: BatchSettlementChannelManager;
+  /** Raised after a refund claimed vouchers on chain; the claim job settles and lowers it. */
+  readonly settleDue: SettleDueFlag | undefined;
 }
 
 export interface ChannelPaymentsOptions {
@@ -90,6 +93,8 @@ export interface ChannelPaymentsOptions {
   readonly onchainStateTtlMs?: number | undefined;
   /** How long the facilitator's /supported answer is kept (default 60 s). */
   readonly supportedTtlMs?: number | undefined;
+  /** Raised after every refund (its transaction claims the last vouchers); see `createSettleDueFlag`. */
+  readonly settleDue?: SettleDueFlag | undefined;
   readonly logger: Logger;
 }
 
@@ -175,6 +180,7 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
     scheme,
     storage,
     manager,
+    settleDue: options.settleDue,
 
     async offer(requirements) {
       const kind = await supportedKind();
@@ -271,6 +277,15 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
         enrichment === undefined
           ? asCore(payment)
           : { ...asCore(payment), payload: { ...asCore(payment).payload, ...enrichment } };
+      // A refund's transaction also claims the channel's unclaimed charge (the enrichment's claim entry).
+      const refundClaims =
+        payment.payload.type === 'refund' &&
+        (await storage
+          .get(payment.payload.voucher.channelId)
+          .then(
+            (channel) =>
+              channel !== undefined && BigInt(channel.chargedCumulativeAmount) > BigInt(channel.totalClaimed),
+          ));
       const response = await facilitator.settle(settlePayload, offer);
       if (!response.success) {
         await hooks.onSettleFailure?.({
@@ -292,6 +307,17 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
           channel_id: payment.payload.voucher.channelId,
           transaction: response.transaction,
           detail: error instanceof Error ? error.message : String(error),
+        });
+      }
+      if (refundClaims && options.settleDue !== undefined) {
+        // The refund's transaction claimed the channel's last charge: the seller is paid by the
+        // next settle, which the claim job sends while this flag is raised.
+        await options.settleDue.raise().catch((error: unknown) => {
+          logger.error('channel_settle_due_not_recorded', {
+            channel_id: payment.payload.voucher.channelId,
+            transaction: response.transaction,
+            detail: error instanceof Error ? error.message : String(error),
+          });
         });
       }
       const extra = await scheme.enrichSettlementResponse({ ...ctx, result: response });

@@ -15,7 +15,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchSettlementPaymentPayload } from './batch-settlement-payload.ts';
 import { type ChannelPayments, createChannelPayments } from './channel-payments.ts';
-import { createChannelStorage } from './channel-storage.ts';
+import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
 import type { FacilitatorClient, FacilitatorRequest } from './facilitator-client.ts';
 import { type LocalDynamo, startLocalDynamo } from './local-dynamo.ts';
@@ -398,3 +398,23 @@ describe.each(adapters)(
     });
   },
 );
+
+describe.each(adapters)('the settle-due flag (%s)', (_name, stores) => {
+  it('is raised by a refund, read as a version, and lowered only at the version the settle read', async () => {
+    const [first, second] = stores();
+    if (first === undefined || second === undefined) throw new Error('two store clients expected');
+    const a = createSettleDueFlag(first);
+    const b = createSettleDueFlag(second);
+    expect(await a.read()).toBeUndefined();
+    await a.raise();
+    const seen = await b.read();
+    expect(seen).toBeTypeOf('number');
+    // Another refund lands while the settle runs: the settle's lower must not drop it.
+    await a.raise();
+    await b.lower(seen ?? -1);
+    const again = await b.read();
+    expect(again).toBeGreaterThan(seen ?? -1);
+    await b.lower(again ?? -1);
+    expect(await a.read()).toBeUndefined();
+  });
+});

@@ -244,3 +244,67 @@ export function createChannelStorage(
     },
   };
 }
+
+/**
+ * "Claimed on chain, not yet settled to the seller." A cooperative refund claims the channel's
+ * outstanding vouchers in its own transaction, so the claim job's next pass finds nothing to claim
+ * and, without this flag, would never send the settle that pays the seller. The flag is a record in
+ * the payment store (durable, shared by every instance): raised after a refund, lowered by the
+ * claim job after its settle, conditioned on the version it read, so a refund that lands while the
+ * settle runs leaves the flag raised for the next pass. A crash before the flag is raised only
+ * delays the payout to the next settle (settle pays everything claimed so far).
+ */
+export interface SettleDueFlag {
+  raise(): Promise<void>;
+  /** The flag's version while raised, else `undefined`. */
+  read(): Promise<number | undefined>;
+  /** Lower the flag if it is still at `version` (a newer raise stays). */
+  lower(version: number): Promise<void>;
+}
+
+export const SETTLE_DUE_KEY = 'channel-settle-due';
+
+/**
+ * @example
+ * const settleDue = createSettleDueFlag(store);
+ * await settleDue.raise(); // after a refund transaction
+ */
+export function createSettleDueFlag(
+  store: PaymentStore,
+  options: { readonly now?: () => number } = {},
+): SettleDueFlag {
+  const now = options.now ?? Date.now;
+  const flag = (version: number): LedgerRecord => ({
+    key: SETTLE_DUE_KEY,
+    kind: 'settle-due',
+    state: 'open',
+    version,
+    holder: '',
+    requestId: '',
+    fingerprint: '',
+    leaseUntil: 0,
+    expiresAt: NEVER_EXPIRES,
+    createdAt: now(),
+  });
+  return {
+    async raise() {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const created = await store.create(flag(0), now());
+        if (created.created) return;
+        // Already raised: bump its version so a settle that read the old version does not lower it.
+        const { existing } = created;
+        const replaced = await store.replace(flag(existing.version + 1), existing.version);
+        if (replaced.replaced) return;
+      }
+      throw new ChannelStateError('channel_contended', 'the settle-due flag kept changing under us', {
+        httpStatus: 503,
+      });
+    },
+    async read() {
+      return (await store.get(SETTLE_DUE_KEY, now()))?.version;
+    },
+    async lower(version) {
+      await store.remove(SETTLE_DUE_KEY, version);
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { AppError, getNetwork } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startChannelClaims } from './channel-claims.ts';
 import { createChannelPayments } from './channel-payments.ts';
-import { createChannelStorage } from './channel-storage.ts';
+import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';
 import { createHttpFacilitatorClient } from './facilitator-client.ts';
@@ -20,13 +20,13 @@ if (config.BATCH_SETTLEMENT === 'off') {
 }
 const logger = createJsonLogger();
 const network = getNetwork(config.NETWORK);
+const store = createDynamoDbPaymentStore({
+  client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
+  tableName: config.PAYMENT_TABLE,
+});
 const channels = createChannelPayments({
-  storage: createChannelStorage(
-    createDynamoDbPaymentStore({
-      client: new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }),
-      tableName: config.PAYMENT_TABLE,
-    }),
-  ),
+  storage: createChannelStorage(store),
+  settleDue: createSettleDueFlag(store),
   facilitator: createHttpFacilitatorClient({
     url: config.FACILITATOR_URL,
     kind: config.FACILITATOR_KIND,
@@ -42,6 +42,7 @@ const channels = createChannelPayments({
 });
 const claims = startChannelClaims(channels.manager, {
   refundIdleSeconds: config.CHANNEL_REFUND_IDLE_SECONDS,
+  settleDue: channels.settleDue,
   logger,
 });
 

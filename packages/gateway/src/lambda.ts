@@ -11,7 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { handle } from 'hono/aws-lambda';
 import { createViemChainReader } from './chain-reader.ts';
 import { createChannelPayments } from './channel-payments.ts';
-import { createChannelStorage } from './channel-storage.ts';
+import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createApp } from './create-app.ts';
 import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';
@@ -49,6 +49,7 @@ export const channels =
     ? undefined
     : createChannelPayments({
         storage: createChannelStorage(paymentStore),
+        settleDue: createSettleDueFlag(paymentStore),
         facilitator,
         payTo: config.SELLER_ADDRESS,
         network,

@@ -13,11 +13,13 @@
  *   instance that shares the store;
  * - a payment channel (key `channel:<channelId>`, state `open`) and the channel index shards (key
  *   `channel-index:<hex digit>`) of `batch-settlement` sessions: their content is an opaque JSON
- *   `document` owned by `channel-storage.ts`; they never expire (`expiresAt` = `NEVER_EXPIRES`).
+ *   `document` owned by `channel-storage.ts`; they never expire (`expiresAt` = `NEVER_EXPIRES`);
+ * - the settle-due flag (key `channel-settle-due`): raised after a cooperative refund claimed
+ *   vouchers on chain, lowered by the claim job once it has settled them to the seller.
  */
 export type LedgerState = 'pending' | 'settling' | 'settled' | 'bound' | 'open';
 
-export type LedgerKind = 'purchase' | 'authorization' | 'channel' | 'channel-index';
+export type LedgerKind = 'purchase' | 'authorization' | 'channel' | 'channel-index' | 'settle-due';
 
 /** `expiresAt` of a record that lives until it is deleted (no TTL attribute is written for it). */
 export const NEVER_EXPIRES = Number.MAX_SAFE_INTEGER;

@@ -20,7 +20,7 @@ import { type AwsLimitsOptions, withAwsLimits } from './aws-limits.ts';
 import { type ChainReader, createViemChainReader } from './chain-reader.ts';
 import { type ChannelClaims, startChannelClaims } from './channel-claims.ts';
 import { type ChannelPayments, createChannelPayments } from './channel-payments.ts';
-import { createChannelStorage } from './channel-storage.ts';
+import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { createApp, type ImageDelivery } from './create-app.ts';
 import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
 import {
@@ -208,6 +208,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       ? undefined
       : createChannelPayments({
           storage: createChannelStorage(paymentStore),
+          settleDue: createSettleDueFlag(paymentStore),
           facilitator,
           payTo: options.sellerAddress,
           network,
@@ -221,6 +222,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : startChannelClaims(channelPayments.manager, {
           intervalSeconds: bs.claimIntervalSeconds ?? 60,
           refundIdleSeconds: bs.refundIdleSeconds,
+          settleDue: channelPayments.settleDue,
           logger,
         });
   app = createApp({

@@ -59,6 +59,42 @@ afterAll(async () => {
 const transfers = (args: { from?: Address; to?: Address }, fromBlock: bigint) =>
   devnet.publicClient.getLogs({ address: provided.usdcAddress, event: TRANSFER, args, fromBlock });
 
+/** Our gateway on the devnet with batch-settlement; claims run only when a test says (and at stop). */
+async function startChannelGateway(
+  seller: Address,
+  imageGenerator: ImageGenerator = new LocalImageGenerator(),
+) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gateway-bs-'));
+  const gateway = await startGateway({
+    port: 0,
+    sellerAddress: seller,
+    network: 'devnet',
+    facilitatorUrl: facilitator.url,
+    dataDir,
+    rpcUrl: provided.rpcUrl,
+    explorerUrl: provided.explorerUrl,
+    imageUrlSecret: 'x'.repeat(32),
+    imageGenerator,
+    imageDelivery: 'url',
+    logger: createMemoryLogger(),
+    batchSettlement: { claimIntervalSeconds: 0 },
+  });
+  cleanups.push(async () => {
+    await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const channels = gateway.channels;
+  if (channels === undefined) throw new Error('batch-settlement is off');
+  return { gateway, channels };
+}
+
+/** The official client with only batch-settlement registered; `deposit` is its session budget. */
+function officialClient(privateKey: `0x${string}`, deposit: bigint) {
+  const signer = toClientEvmSigner(privateKeyToAccount(privateKey), devnet.publicClient);
+  const scheme = new BatchSettlementClientScheme(signer, { depositStrategy: () => deposit });
+  return { scheme, pay: wrapFetchWithPayment(fetch, new x402Client().register(network.caip2, scheme)) };
+}
+
 describe('batch-settlement on the devnet with the official client', () => {
   it('buys 25 images with one deposit transaction, then one claim and one settle pay the receiver 25 × price; the rest is refunded', async () => {
     const [payer] = await devnet.fundPayers(1, 2_000_000n, 10n ** 17n);
@@ -75,28 +111,7 @@ describe('batch-settlement on the devnet with the official client', () => {
         return local.generate(request, options);
       },
     };
-    const dataDir = mkdtempSync(join(tmpdir(), 'gateway-bs-'));
-    const logger = createMemoryLogger();
-    const gateway = await startGateway({
-      port: 0,
-      sellerAddress: seller,
-      network: 'devnet',
-      facilitatorUrl: facilitator.url,
-      dataDir,
-      rpcUrl: provided.rpcUrl,
-      explorerUrl: provided.explorerUrl,
-      imageUrlSecret: 'x'.repeat(32),
-      imageGenerator: flaky,
-      imageDelivery: 'url',
-      logger,
-      batchSettlement: { claimIntervalSeconds: 0 }, // claims run when the test says (and at stop)
-    });
-    cleanups.push(async () => {
-      await gateway.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
-    const channels = gateway.channels;
-    if (channels === undefined) throw new Error('batch-settlement is off');
+    const { gateway, channels } = await startChannelGateway(seller, flaky);
 
     const startBlock = await devnet.publicClient.getBlockNumber();
     const settler = provided.accounts.settler.address;
@@ -104,9 +119,7 @@ describe('batch-settlement on the devnet with the official client', () => {
     const payerBefore = await devnet.usdcBalance(payer.address);
 
     // The official client: only batch-settlement registered; the session budget as its deposit.
-    const signer = toClientEvmSigner(privateKeyToAccount(payer.privateKey), devnet.publicClient);
-    const scheme = new BatchSettlementClientScheme(signer, { depositStrategy: () => DEPOSIT });
-    const pay = wrapFetchWithPayment(fetch, new x402Client().register(network.caip2, scheme));
+    const { scheme, pay } = officialClient(payer.privateKey, DEPOSIT);
 
     // The 402 offers both schemes, batch-settlement with the spec's extra fields.
     const quote = await fetch(`${gateway.url}/generate_image`, {
@@ -187,8 +200,8 @@ describe('batch-settlement on the devnet with the official client', () => {
     expect(paid).toHaveLength(1);
     expect(paid[0]?.args.from?.toLowerCase()).toBe(BATCH_SETTLEMENT_ADDRESS.toLowerCase());
     expect(await devnet.usdcBalance(seller)).toBe(BigInt(IMAGES) * PRICE);
-    // A second pass has nothing to claim.
-    expect((await channels.claims.runOnce()).claims).toHaveLength(0);
+    // A second pass has nothing to claim and nothing to settle (no transaction).
+    expect(await channels.claims.runOnce()).toStrictEqual({ claims: [], settle: undefined, refunds: [] });
 
     // The payer ends the session: the official client's cooperative refund through the gateway.
     const refund = await scheme.refund(`${gateway.url}/generate_image`, { fetch });
@@ -200,4 +213,33 @@ describe('batch-settlement on the devnet with the official client', () => {
     const sent = (await devnet.publicClient.getTransactionCount({ address: settler })) - settlerNonceBefore;
     expect(sent).toBe(4);
   }, 180_000);
+  it('a refund before any claim pass claims the vouchers in its own transaction; the next pass settles them to the seller', async () => {
+    const [payer] = await devnet.fundPayers(1, 1_000_000n, 10n ** 17n);
+    if (payer === undefined) throw new Error('no payer');
+    const seller = privateKeyToAccount(generatePrivateKey()).address;
+    const { gateway, channels } = await startChannelGateway(seller);
+    const { scheme, pay } = officialClient(payer.privateKey, 10n * PRICE);
+    const payerBefore = await devnet.usdcBalance(payer.address);
+    for (let i = 0; i < 3; i++) {
+      const response = await pay(`${gateway.url}/generate_image`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ request_id: `early-refund-${i}`, prompt: `image ${i}` }),
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+    }
+    const refund = await scheme.refund(`${gateway.url}/generate_image`, { fetch });
+    expect(refund).toMatchObject({ success: true, amount: (7n * PRICE).toString() });
+    expect(await devnet.usdcBalance(payer.address)).toBe(payerBefore - 3n * PRICE);
+    // Claimed on chain by the refund, not yet paid out: the seller has nothing.
+    expect(await devnet.usdcBalance(seller)).toBe(0n);
+
+    // The pass has no voucher to claim, yet settles: the refund raised the settle-due flag.
+    const run = await channels.claims.runOnce();
+    expect(run.claims).toStrictEqual([]);
+    expect(run.settle?.transaction).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await devnet.usdcBalance(seller)).toBe(3n * PRICE);
+    // The flag is lowered: the next pass sends nothing.
+    expect(await channels.claims.runOnce()).toStrictEqual({ claims: [], settle: undefined, refunds: [] });
+  }, 120_000);
 });
