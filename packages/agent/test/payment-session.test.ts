@@ -43,6 +43,7 @@ describe('a payment session (batch-settlement, offline planner, devnet, real gat
 
   it('deposits the session budget once, then pays each image with a voucher, and refunds the rest at the end', async () => {
     const before = await usdc(agentAddress);
+    const sellerBefore = await usdc(stack.sellerAddress);
     expect(before).toBe(10_000_000n);
 
     const first = await say(agent.url, session, prompts[0] ?? '');
@@ -104,6 +105,9 @@ describe('a payment session (batch-settlement, offline planner, devnet, real gat
     // seller charged (claimed with the refund, paid out at its next settle).
     expect(await usdc(agentAddress)).toBe(before - 120_000n);
     expect(await channelOnChain(channelId)).toStrictEqual({ balance: 120_000n, totalClaimed: 120_000n });
+    // The gateway's next claim pass pays the seller what the refund claimed.
+    await stack.claimChannels();
+    expect(await usdc(stack.sellerAddress)).toBe(sellerBefore + 120_000n);
     expect(ended.body.output.session.channel).toMatchObject({
       status: 'closed',
       refunded_atomic: '880000',

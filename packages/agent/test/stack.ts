@@ -16,6 +16,8 @@ export interface Stack {
   sellerAddress: `0x${string}`;
   explorerUrl: string;
   dataDir: string;
+  /** One claim + settle pass of the gateway's batch-settlement channels now. */
+  claimChannels(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,9 @@ export async function startStack(
     sellerAddress: seller.address,
     explorerUrl: provided.explorerUrl,
     dataDir,
+    async claimChannels() {
+      await gateway.channels?.claims.runOnce();
+    },
     async stop() {
       await gateway.stop();
       await facilitator.stop();
