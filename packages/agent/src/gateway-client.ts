@@ -1,6 +1,11 @@
-import { AppError, GenerateImageResponse, type NetworkInfo } from '@agentic-payments/x402';
+import {
+  AppError,
+  ChannelPurchaseResponse,
+  GenerateImageResponse,
+  type NetworkInfo,
+} from '@agentic-payments/x402';
 import { x402Client, x402HTTPClient } from '@x402/core/client';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 export interface ImageOrder {
   request_id: string;
@@ -119,19 +124,6 @@ export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
  * the image is fetched from its URL. The payment is settled by now, so a failed fetch is not an
  * error: the purchase is kept with its URL and `fetchError` says why the bytes are missing.
  */
-/**
- * The gateway's 200 for a `batch-settlement` purchase, as far as the agent reads it: the image (no
- * transaction per image; the charge is in the PAYMENT-RESPONSE header the official client reads).
- */
-export const ChannelPurchaseResponse = z.object({
-  status: z.literal('payment_charged'),
-  request_id: z.string().min(1).max(128),
-  image_id: z.string().min(1).max(128),
-  channel_id: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
-  image: GenerateImageResponse.shape.image,
-  image_url: GenerateImageResponse.shape.image_url,
-});
-
 export async function readPurchasedImage(
   response: Response,
   fetchImpl: typeof globalThis.fetch,

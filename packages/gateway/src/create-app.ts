@@ -1,6 +1,7 @@
 import type { ImageGenerator } from '@agentic-payments/imaging';
 import {
   AppError,
+  type ChannelPurchaseResponse,
   encodeHeader,
   encodePaymentRequiredHeader,
   encodePaymentResponseHeader,
@@ -533,30 +534,6 @@ export function createApp(deps: GatewayDeps) {
   );
 
   return app;
-}
-
-/**
- * The 200 of a `batch-settlement` purchase. Unlike `exact` there is no transaction per image: the
- * charge is written to the channel and claimed on chain later in a batch; a request that carried a
- * deposit has the deposit's transaction. `status` says so (`payment_charged`, not `payment_settled`).
- */
-export interface ChannelPurchaseResponse {
-  status: 'payment_charged';
-  scheme: 'batch-settlement';
-  request_id: string;
-  image_id: string;
-  message: string;
-  payer: string;
-  amount: string;
-  atomic_amount: string;
-  network: string;
-  channel_id: string;
-  /** The channel's cumulative charge after this request (the next voucher is this + price). */
-  charged_cumulative_amount?: string;
-  deposit_transaction_hash?: string;
-  explorer_url?: string;
-  image: { mime_type: string; base64?: string };
-  image_url: string;
 }
 
 function channelStateOf(response: { extra?: Record<string, unknown> } | undefined) {

@@ -17,7 +17,7 @@ import {
   startFacilitator,
 } from '@agentic-payments/facilitator';
 import { type ImageGenerator, ImagingError, LocalImageGenerator } from '@agentic-payments/imaging';
-import { getNetwork, priceForImage } from '@agentic-payments/x402';
+import { ChannelPurchaseResponse, getNetwork, priceForImage } from '@agentic-payments/x402';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { toClientEvmSigner } from '@x402/evm';
 import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
@@ -166,7 +166,7 @@ describe('batch-settlement on the devnet with the official client', () => {
         continue;
       }
       expect(response.status, JSON.stringify(body)).toBe(200);
-      expect(body).toMatchObject({
+      expect(ChannelPurchaseResponse.parse(body)).toMatchObject({
         status: 'payment_charged',
         scheme: 'batch-settlement',
         request_id: `bs-${i}`,

@@ -46,3 +46,32 @@ export const GenerateImageResponse = z.object({
   image_url: z.string().regex(HTTP_URL_RE),
 });
 export type GenerateImageResponse = z.infer<typeof GenerateImageResponse>;
+
+export const CHANNEL_PURCHASE_STATUS = 'payment_charged';
+
+/**
+ * The gateway's 200 for a `batch-settlement` purchase (a voucher, or the deposit that opened the
+ * channel). There is no transaction per image: the charge is written to the channel and claimed on
+ * chain later in a batch, so `status` is `payment_charged` (not `payment_settled`) and only a
+ * request that carried a deposit has `deposit_transaction_hash` (and its `explorer_url`). The spec's
+ * `PAYMENT-RESPONSE` header carries the same charge for x402 clients.
+ */
+export const ChannelPurchaseResponse = z.object({
+  status: z.literal(CHANNEL_PURCHASE_STATUS),
+  scheme: z.literal('batch-settlement'),
+  request_id: GenerateImageResponse.shape.request_id,
+  image_id: GenerateImageResponse.shape.image_id,
+  message: z.string(),
+  payer: GenerateImageResponse.shape.payer,
+  amount: GenerateImageResponse.shape.amount,
+  atomic_amount: GenerateImageResponse.shape.atomic_amount,
+  network: GenerateImageResponse.shape.network,
+  channel_id: z.string().regex(BYTES32_HEX_RE, 'expected a channel id'),
+  /** The channel's cumulative charge after this request (the next voucher is this + price). */
+  charged_cumulative_amount: GenerateImageResponse.shape.atomic_amount.optional(),
+  deposit_transaction_hash: GenerateImageResponse.shape.transaction_hash.optional(),
+  explorer_url: GenerateImageResponse.shape.explorer_url.optional(),
+  image: GeneratedImage,
+  image_url: GenerateImageResponse.shape.image_url,
+});
+export type ChannelPurchaseResponse = z.infer<typeof ChannelPurchaseResponse>;
