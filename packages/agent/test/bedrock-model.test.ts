@@ -157,6 +157,7 @@ describe('BedrockModel (Claude) path against a local ConverseStream endpoint', (
     expect(first?.body.toolConfig?.tools.map((t) => t.toolSpec.name).sort()).toStrictEqual([
       'analyze_content_monetization',
       'check_wallet_balance',
+      'end_session',
       'estimate_image_cost',
       'generate_image',
       'make_payment',
