@@ -80,6 +80,12 @@ describe('parseAppConfig', () => {
     expect(() => parseAppConfig({ agentImageUri: 'docker.io/library/node:22' })).toThrow(/agentImageUri/);
   });
 
+  it("keeps the claim job inside the channels' 15-minute withdraw delay", () => {
+    expect(parseAppConfig({ claimIntervalMinutes: '10' }).claimIntervalMinutes).toBe(10);
+    expect(() => parseAppConfig({ claimIntervalMinutes: '15' })).toThrow(/- claimIntervalMinutes: /);
+    expect(() => parseAppConfig({ channelRefundIdleHours: '0' })).toThrow(/- channelRefundIdleHours: /);
+  });
+
   it('rejects keys it does not know when given them directly', () => {
     expect(() => parseAppConfig({ sellerAdress: '0x' })).toThrow(/sellerAdress/);
   });
