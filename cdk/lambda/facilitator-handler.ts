@@ -1,11 +1,9 @@
-// Lambda entry for the opt-in facilitator: the settler key lives in Secrets Manager and the
-// function's configuration carries only its ARN. Load it, then the facilitator (which reads env once).
-import { loadSecretIntoEnv } from './secret-env.ts';
+// Lambda entry for the opt-in facilitator: the settler key, the batch-settlement receiver-authorizer
+// key and the authorizer token live in Secrets Manager and the function's configuration carries only
+// their ARNs. Load them, then the facilitator (which reads env once).
+import { loadFacilitatorSecrets } from './facilitator-secrets.ts';
 
-await loadSecretIntoEnv({
-  arnVariable: 'FACILITATOR_PRIVATE_KEY_SECRET_ARN',
-  targets: ['FACILITATOR_PRIVATE_KEY'],
-});
+await loadFacilitatorSecrets();
 const facilitator = await import('../../packages/facilitator/src/lambda.ts');
 
 export const handler = facilitator.handler;

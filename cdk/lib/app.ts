@@ -32,6 +32,10 @@ export interface AgenticPaymentsApp {
 export const FACILITATOR_SHIM_ENTRY = `${CDK_DIR}/lambda/facilitator-handler.ts`;
 /** The gateway Lambda entry that loads the CDP API key from Secrets Manager first (facilitatorKind cdp). */
 export const GATEWAY_CDP_SHIM_ENTRY = `${CDK_DIR}/lambda/gateway-cdp-handler.ts`;
+/** The gateway Lambda entry that loads our facilitator's bearer token first (ownFacilitator). */
+export const GATEWAY_TOKEN_SHIM_ENTRY = `${CDK_DIR}/lambda/gateway-token-handler.ts`;
+/** The claim job's entry that loads our facilitator's bearer token first (ownFacilitator). */
+export const CLAIM_SHIM_ENTRY = `${CDK_DIR}/lambda/claim-handler.ts`;
 
 /**
  * Builds the whole app: gateway → agent → realtime → frontend (plus our facilitator if asked),
@@ -65,6 +69,10 @@ export function buildAgenticPaymentsApp(options: BuildAppOptions = {}): AgenticP
     entry: entries.gateway,
     cdpEntry: GATEWAY_CDP_SHIM_ENTRY,
     facilitatorUrl: facilitator?.facilitatorUrl,
+    facilitatorToken: facilitator?.authorizerToken,
+    // Tests that stub the gateway with a tiny handler stub its shims too.
+    tokenEntry: options.entries?.gateway ? entries.gateway : GATEWAY_TOKEN_SHIM_ENTRY,
+    claimEntry: options.entries?.claim ? entries.claim : CLAIM_SHIM_ENTRY,
     description: 'x402 payments gateway: HTTP API, gateway Lambda, payment table',
   });
   const agent = new AgentStack(app, `${prefix}-Agent`, {

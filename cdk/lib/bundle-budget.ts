@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -56,6 +56,8 @@ export function lambdaBundleSizes(
       const assetPath = resource.Metadata?.['aws:asset:path'];
       if (typeof assetPath !== 'string') continue; // inline code (custom resources): nothing bundled
       const dir = join(assemblyDir, assetPath);
+      // Not one of our esbuild bundles: aws-cdk-lib's own handlers (the chat's BucketDeployment is Python).
+      if (!existsSync(join(dir, 'index.mjs'))) continue;
       const codeBytes = statSync(join(dir, 'index.mjs')).size;
       const totalBytes = directoryBytes(dir);
       const problems: string[] = [];

@@ -42,6 +42,16 @@ export const AppConfigSchema = z
     /** Deploy our own facilitator (packages/facilitator) behind its own HTTP API and use it. */
     ownFacilitator: flag.default(false),
     facilitatorRpcUrl: z.url().optional(),
+    /**
+     * With `ownFacilitator`: minutes between runs of the batch-settlement claim job (claim + settle
+     * of the payment channels). At most 10, well inside the channels' 15-minute withdraw delay.
+     */
+    claimIntervalMinutes: z.coerce.number().int().min(1).max(10).default(5),
+    /**
+     * With `ownFacilitator`: the claim job refunds the unspent deposit of channels idle this long
+     * (cooperative refund), so a payer who never ends the session is not left to withdraw on chain.
+     */
+    channelRefundIdleHours: z.coerce.number().int().min(1).max(720).default(24),
     /** The seller's payTo address. When absent, the SSM parameter below is resolved at deploy. */
     sellerAddress: z.string().regex(ADDRESS, 'a 0x-prefixed 20-byte hex address').optional(),
     sellerAddressParameter: z

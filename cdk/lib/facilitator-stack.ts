@@ -8,6 +8,12 @@ import { apiAccessLog } from './api-access-log.ts';
 import { type AppConfig, CLOUD_NETWORKS } from './config.ts';
 import { NodeLambda } from './node-lambda.ts';
 
+/** JSON keys of the facilitator's batch-settlement secrets (cdk/lambda/facilitator-secrets.ts reads them). */
+export const FACILITATOR_SECRET_KEYS = {
+  receiverAuthorizer: 'FACILITATOR_RECEIVER_AUTHORIZER_KEY',
+  authorizerTokens: 'FACILITATOR_AUTHORIZER_TOKENS',
+} as const;
+
 export interface FacilitatorStackProps extends StackProps {
   readonly config: AppConfig;
   /** cdk/lambda/facilitator-handler.ts: loads the settler key from Secrets Manager, then the package. */
@@ -22,6 +28,18 @@ export interface FacilitatorStackProps extends StackProps {
 export class FacilitatorStack extends Stack {
   readonly facilitatorUrl: string;
   readonly settlerKey: secretsmanager.Secret;
+  /**
+   * batch-settlement: the receiver authorizer's key (signs claims and refunds for the gateway).
+   * Starts as `{"FACILITATOR_RECEIVER_AUTHORIZER_KEY":"none"}`: authorizer off until the operator
+   * puts a key.
+   */
+  readonly receiverAuthorizerKey: secretsmanager.Secret;
+  /**
+   * batch-settlement: the bearer token servers send before the facilitator signs for them. Generated
+   * at deploy; the facilitator accepts it (FACILITATOR_AUTHORIZER_TOKENS) and the gateway and its
+   * claim job send it (FACILITATOR_TOKEN). No value ever appears in a template.
+   */
+  readonly authorizerToken: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: FacilitatorStackProps) {
     super(scope, id, props);
@@ -37,6 +55,29 @@ export class FacilitatorStack extends Stack {
         'An EVM private key cannot be rotated by Secrets Manager; rotate by funding a new settler and put-secret-value.',
     });
 
+    this.receiverAuthorizerKey = new secretsmanager.Secret(this, 'ReceiverAuthorizerKey', {
+      description: `batch-settlement receiver authorizer key: JSON {"${FACILITATOR_SECRET_KEYS.receiverAuthorizer}":"0x<32-byte hex>"} (or the plain key). "none" (the generated placeholder) keeps the authorizer off.`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ [FACILITATOR_SECRET_KEYS.receiverAuthorizer]: 'none' }),
+        generateStringKey: 'placeholder',
+      },
+    });
+    Validations.of(this.receiverAuthorizerKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'An EVM private key cannot be rotated by Secrets Manager: channels name their receiver authorizer, so a new key applies to new channels only (put-secret-value after the old channels are claimed).',
+    });
+    this.authorizerToken = new secretsmanager.Secret(this, 'AuthorizerToken', {
+      description:
+        'Bearer token the gateway and its claim job send to the facilitator before it signs batch-settlement claims and refunds (one token, 16-256 printable characters). Generated at deploy.',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(this.authorizerToken).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The token is read once per Lambda container by the facilitator, the gateway and the claim job; rotate with put-secret-value (README) rather than a rotation Lambda that could not restart them together.',
+    });
+
     const facilitator = new NodeLambda(this, 'Facilitator', {
       entry: props.entry,
       description: 'x402 facilitator: /verify /settle /supported',
@@ -49,15 +90,22 @@ export class FacilitatorStack extends Stack {
         FACILITATOR_NETWORK: config.network,
         FACILITATOR_RPC_URL: config.facilitatorRpcUrl ?? CLOUD_NETWORKS[config.network].rpcUrl,
         FACILITATOR_PRIVATE_KEY_SECRET_ARN: this.settlerKey.secretArn,
+        FACILITATOR_BATCH_SETTLEMENT: 'on',
+        FACILITATOR_RECEIVER_AUTHORIZER_KEY_SECRET_ARN: this.receiverAuthorizerKey.secretArn,
+        FACILITATOR_AUTHORIZER_TOKENS_SECRET_ARN: this.authorizerToken.secretArn,
         FACILITATOR_RECEIPT_TIMEOUT_MS: '20000',
       },
     });
-    // The secret loader reads the value, nothing else (grantRead would add DescribeSecret).
+    // The secret loader reads the values, nothing else (grantRead would add DescribeSecret).
     facilitator.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ReadSettlerKey',
+        sid: 'ReadFacilitatorKeys',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.settlerKey.secretArn],
+        resources: [
+          this.settlerKey.secretArn,
+          this.receiverAuthorizerKey.secretArn,
+          this.authorizerToken.secretArn,
+        ],
       }),
     );
 
@@ -91,5 +139,7 @@ export class FacilitatorStack extends Stack {
     this.facilitatorUrl = stage.url.replace(/\/$/, '');
     new CfnOutput(this, 'FacilitatorUrl', { value: this.facilitatorUrl });
     new CfnOutput(this, 'SettlerKeySecretArn', { value: this.settlerKey.secretArn });
+    new CfnOutput(this, 'ReceiverAuthorizerKeySecretArn', { value: this.receiverAuthorizerKey.secretArn });
+    new CfnOutput(this, 'AuthorizerTokenSecretArn', { value: this.authorizerToken.secretArn });
   }
 }

@@ -9,6 +9,8 @@ export const REPO_ROOT = resolve(CDK_DIR, '..');
 /** Entry points of the code this app deploys (owned by the runtime packages). */
 export const ENTRIES = {
   gateway: resolve(REPO_ROOT, 'packages/gateway/src/lambda.ts'),
+  /** The batch-settlement claim job (scheduled). */
+  claim: resolve(REPO_ROOT, 'packages/gateway/src/claim-lambda.ts'),
   facilitator: resolve(REPO_ROOT, 'packages/facilitator/src/lambda.ts'),
   connect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/connect.ts'),
   disconnect: resolve(REPO_ROOT, 'packages/realtime/src/handlers/disconnect.ts'),

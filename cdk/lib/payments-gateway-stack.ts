@@ -2,6 +2,8 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -20,8 +22,20 @@ export interface PaymentsGatewayStackProps extends StackProps {
   /** cdk/lambda/gateway-cdp-handler.ts, used when facilitatorKind is `cdp` (loads the CDP key first). */
   readonly cdpEntry: string;
   /** Our own facilitator's URL when `ownFacilitator` is on; else `config.facilitatorUrl`. */
-  readonly facilitatorUrl?: string;
+  readonly facilitatorUrl?: string | undefined;
+  /**
+   * With our own facilitator: the secret holding the bearer token it asks for before it signs
+   * batch-settlement claims and refunds. Turns batch-settlement on, with the claim job.
+   */
+  readonly facilitatorToken?: secretsmanager.ISecret | undefined;
+  /** cdk/lambda/gateway-token-handler.ts: the gateway behind the token loader (with facilitatorToken). */
+  readonly tokenEntry?: string | undefined;
+  /** cdk/lambda/claim-handler.ts: the claim job behind the token loader (with facilitatorToken). */
+  readonly claimEntry?: string | undefined;
 }
+
+/** The channels' withdraw delay (s) offered in the 402; the claim job runs well inside it. */
+export const CHANNEL_WITHDRAW_DELAY_SECONDS = 900;
 
 /** The payment table's key and TTL attribute (seconds), as packages/gateway's DynamoDB adapter writes them. */
 export const PAYMENT_TABLE_KEYS = { partitionKey: 'pk', ttl: 'ttl' } as const;
@@ -43,6 +57,9 @@ export class PaymentsGatewayStack extends Stack {
   readonly images: SecureBucket;
   /** Only when facilitatorKind is `cdp`: the CDP API key the gateway authenticates with. */
   readonly cdpSecret?: secretsmanager.Secret;
+  /** Only with our own facilitator (batch-settlement on): the scheduled claim + settle job. */
+  readonly claims?: NodeLambda;
+  readonly claimSchedule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: PaymentsGatewayStackProps) {
     super(scope, id, props);
@@ -82,10 +99,22 @@ export class PaymentsGatewayStack extends Stack {
       });
       cdpEnv.CDP_SECRET_ARN = this.cdpSecret.secretArn;
     }
+    // batch-settlement needs a facilitator that signs claims and refunds for us (ours, with its token)
+    // and the claim job; with a third-party facilitator the gateway offers `exact` only.
+    const token = facilitatorKind === 'ours' ? props.facilitatorToken : undefined;
+    const batchEnv: Record<string, string> = token
+      ? {
+          BATCH_SETTLEMENT: 'on',
+          CHANNEL_WITHDRAW_DELAY_SECONDS: String(CHANNEL_WITHDRAW_DELAY_SECONDS),
+          FACILITATOR_TOKEN_SECRET_ARN: token.secretArn,
+        }
+      : { BATCH_SETTLEMENT: 'off' };
+    if (token && !props.tokenEntry)
+      throw new Error('PaymentsGatewayStack: facilitatorToken needs tokenEntry');
 
     const network = CLOUD_NETWORKS[config.network];
     this.gateway = new NodeLambda(this, 'Gateway', {
-      entry: facilitatorKind === 'cdp' ? props.cdpEntry : props.entry,
+      entry: facilitatorKind === 'cdp' ? props.cdpEntry : token ? (props.tokenEntry as string) : props.entry,
       description: 'x402 seller: paywalled Nova Canvas image generation',
       memorySize: 1024,
       // Nova Canvas 2048x2048 premium plus settlement on Base can take a while.
@@ -102,6 +131,7 @@ export class PaymentsGatewayStack extends Stack {
         EXPLORER_URL: network.explorerUrl,
         RPC_URL: config.facilitatorRpcUrl ?? network.rpcUrl,
         ...cdpEnv,
+        ...batchEnv,
       },
     });
 
@@ -142,6 +172,19 @@ export class PaymentsGatewayStack extends Stack {
           resources: [this.cdpSecret.secretArn],
         }),
       );
+    }
+    // The token shim reads the facilitator token, nothing else.
+    if (token) {
+      this.gateway.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadFacilitatorToken',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [token.secretArn],
+        }),
+      );
+      const { claims, schedule } = this.createClaimJob(props, token, facilitatorKind);
+      this.claims = claims;
+      this.claimSchedule = schedule;
     }
     const policy = this.gateway.role.node.tryFindChild('DefaultPolicy');
     if (policy) {
@@ -192,5 +235,62 @@ export class PaymentsGatewayStack extends Stack {
     new CfnOutput(this, 'PaymentTableName', { value: this.paymentTable.tableName });
     new CfnOutput(this, 'GatewayImagesBucketName', { value: this.images.bucket.bucketName });
     if (this.cdpSecret) new CfnOutput(this, 'CdpFacilitatorSecretArn', { value: this.cdpSecret.secretArn });
+    if (this.claims)
+      new CfnOutput(this, 'ClaimJobFunctionName', { value: this.claims.function.functionName });
+  }
+
+  /**
+   * The batch-settlement claim job: packages/gateway's claim-lambda.ts (one claim + settle pass of
+   * the official channel manager over the payment table) every `claimIntervalMinutes`. One instance
+   * at a time (a pass must not overlap another); a failed run is not retried, the next one claims.
+   */
+  private createClaimJob(
+    props: PaymentsGatewayStackProps,
+    token: secretsmanager.ISecret,
+    facilitatorKind: string,
+  ): { claims: NodeLambda; schedule: events.Rule } {
+    const { config } = props;
+    if (!props.claimEntry) throw new Error('PaymentsGatewayStack: facilitatorToken needs claimEntry');
+    const claims = new NodeLambda(this, 'ClaimJob', {
+      entry: props.claimEntry,
+      description: 'x402 batch-settlement: claim and settle the payment channels (scheduled)',
+      memorySize: 512,
+      // A claim, a settle and idle refunds, each up to the facilitator client's 45 s settle deadline.
+      timeout: Duration.minutes(3),
+      logRetentionDays: config.logRetentionDays,
+      reservedConcurrentExecutions: 1,
+      environment: {
+        NETWORK: config.network,
+        FACILITATOR_URL: props.facilitatorUrl ?? config.facilitatorUrl,
+        FACILITATOR_KIND: facilitatorKind,
+        SELLER_ADDRESS: this.sellerAddress,
+        PAYMENT_TABLE: this.paymentTable.tableName,
+        BATCH_SETTLEMENT: 'on',
+        CHANNEL_WITHDRAW_DELAY_SECONDS: String(CHANNEL_WITHDRAW_DELAY_SECONDS),
+        CHANNEL_REFUND_IDLE_SECONDS: String(config.channelRefundIdleHours * 3600),
+        FACILITATOR_TOKEN_SECRET_ARN: token.secretArn,
+      },
+    });
+    // What the channel manager sends through the payment store: reads, claimed totals (PutItem) and
+    // the deletion of refunded channels; the same three item operations as the gateway.
+    this.paymentTable.grant(claims.role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    claims.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadFacilitatorToken',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [token.secretArn],
+      }),
+    );
+    const schedule = new events.Rule(this, 'ClaimSchedule', {
+      description: 'Runs the batch-settlement claim job',
+      schedule: events.Schedule.rate(Duration.minutes(config.claimIntervalMinutes)),
+      targets: [
+        new targets.LambdaFunction(claims.function, {
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(config.claimIntervalMinutes),
+        }),
+      ],
+    });
+    return { claims, schedule };
   }
 }

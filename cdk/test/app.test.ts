@@ -317,10 +317,19 @@ describe('payments gateway stack', () => {
           PAYMENT_TABLE: { Ref: Match.stringLikeRegexp('^PaymentTable') },
           IMAGE_BUCKET: { Ref: Match.stringLikeRegexp('^ImagesBucket') },
           SELLER_ADDRESS: { Ref: Match.stringLikeRegexp('^SsmParameterValueagenticpaymentssellera') },
+          // batch-settlement needs our facilitator (its token) and the claim job: exact only here.
+          BATCH_SETTLEMENT: 'off',
         }),
       },
     });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('has no batch-settlement claim job without our own facilitator', () => {
+    const t = template('gateway');
+    t.resourceCountIs('AWS::Lambda::Function', 1);
+    t.resourceCountIs('AWS::Events::Rule', 0);
+    expect(synth.built.gateway.claims).toBeUndefined();
   });
 
   it('reads the seller address from SSM Parameter Store at deploy time, so synth needs no value', () => {

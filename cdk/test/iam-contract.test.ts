@@ -21,6 +21,7 @@ const FAST = {
     default: FIXTURE,
     worker: FIXTURE,
     facilitator: FIXTURE,
+    claim: FIXTURE,
   },
 };
 const IMAGE_URI = '123456789012.dkr.ecr.us-east-1.amazonaws.com/agentic-payments/agent:v1';

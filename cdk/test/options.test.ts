@@ -34,6 +34,8 @@ describe('parseAppConfig', () => {
       facilitatorUrl: 'https://x402.org/facilitator',
       facilitatorKind: 'x402.org',
       ownFacilitator: false,
+      claimIntervalMinutes: 5,
+      channelRefundIdleHours: 24,
       sellerAddressParameter: '/agentic-payments/seller-address',
       agentModelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
       consentMode: 'auto',
@@ -76,6 +78,12 @@ describe('parseAppConfig', () => {
   it('rejects a retention CloudWatch does not offer and an image URI that is not ECR', () => {
     expect(() => parseAppConfig({ logRetentionDays: 31 })).toThrow(/logRetentionDays/);
     expect(() => parseAppConfig({ agentImageUri: 'docker.io/library/node:22' })).toThrow(/agentImageUri/);
+  });
+
+  it("keeps the claim job inside the channels' 15-minute withdraw delay", () => {
+    expect(parseAppConfig({ claimIntervalMinutes: '10' }).claimIntervalMinutes).toBe(10);
+    expect(() => parseAppConfig({ claimIntervalMinutes: '15' })).toThrow(/- claimIntervalMinutes: /);
+    expect(() => parseAppConfig({ channelRefundIdleHours: '0' })).toThrow(/- channelRefundIdleHours: /);
   });
 
   it('rejects keys it does not know when given them directly', () => {
@@ -157,6 +165,11 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
           FACILITATOR_NETWORK: 'base-sepolia',
           FACILITATOR_RPC_URL: 'https://sepolia.base.org',
           FACILITATOR_PRIVATE_KEY_SECRET_ARN: { Ref: Match.stringLikeRegexp('^SettlerKey') },
+          FACILITATOR_BATCH_SETTLEMENT: 'on',
+          FACILITATOR_RECEIVER_AUTHORIZER_KEY_SECRET_ARN: {
+            Ref: Match.stringLikeRegexp('^ReceiverAuthorizerKey'),
+          },
+          FACILITATOR_AUTHORIZER_TOKENS_SECRET_ARN: { Ref: Match.stringLikeRegexp('^AuthorizerToken') },
           FACILITATOR_RECEIPT_TIMEOUT_MS: '20000',
         },
       },
@@ -174,7 +187,14 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
         /^AgenticPayments-Agent RuntimeExecutionRoleDefaultPolicy <CdpCredentials[0-9A-F]{8}>$/,
       ),
       expect.stringMatching(
-        /^AgenticPayments-Facilitator FacilitatorRoleDefaultPolicy <SettlerKey[0-9A-F]{8}>$/,
+        /^AgenticPayments-Facilitator FacilitatorRoleDefaultPolicy <SettlerKey[0-9A-F]{8}>,<ReceiverAuthorizerKey[0-9A-F]{8}>,<AuthorizerToken[0-9A-F]{8}>$/,
+      ),
+      // The gateway and its claim job read the facilitator's token, nothing else.
+      expect.stringMatching(
+        /^AgenticPayments-PaymentsGateway ClaimJobRoleDefaultPolicy <Import:AgenticPayments-Facilitator:ExportsOutputRefAuthorizerToken[0-9A-F]{16}>$/,
+      ),
+      expect.stringMatching(
+        /^AgenticPayments-PaymentsGateway GatewayRoleDefaultPolicy <Import:AgenticPayments-Facilitator:ExportsOutputRefAuthorizerToken[0-9A-F]{16}>$/,
       ),
     ]);
   });
@@ -209,6 +229,142 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
     // No ARN: the loader refuses before any AWS call and before the facilitator's own config parse.
     expect(await loadBundle(file, { FACILITATOR_NETWORK: 'base-sepolia' })).toStrictEqual({
       error: 'FACILITATOR_PRIVATE_KEY_SECRET_ARN is not set: cannot load FACILITATOR_PRIVATE_KEY',
+    });
+  });
+
+  it('generates the authorizer token and a key placeholder that keeps the authorizer off, no value in any template', () => {
+    const t = Template.fromJSON(templates['AgenticPayments-Facilitator'] as object);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: {
+        SecretStringTemplate: '{"FACILITATOR_RECEIVER_AUTHORIZER_KEY":"none"}',
+        GenerateStringKey: 'placeholder',
+      },
+    });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true, IncludeSpace: false },
+    });
+    for (const template of Object.values(templates)) {
+      for (const [, secret] of resourcesOfType(template, 'AWS::SecretsManager::Secret'))
+        expect(secret.Properties.SecretString).toBeUndefined();
+    }
+    const outputs = Object.keys(templates['AgenticPayments-Facilitator']?.Outputs ?? {});
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ReceiverAuthorizerKeySecretArn', 'AuthorizerTokenSecretArn']),
+    );
+  });
+
+  it('turns batch-settlement on in the gateway, with the facilitator token by secret ARN only', () => {
+    const [, fn] =
+      resourcesOfType(
+        templates['AgenticPayments-PaymentsGateway'] as CfnTemplate,
+        'AWS::Lambda::Function',
+      )[0] ?? [];
+    const variables = fn.Properties.Environment.Variables;
+    expect(variables).toMatchObject({ BATCH_SETTLEMENT: 'on', CHANNEL_WITHDRAW_DELAY_SECONDS: '900' });
+    expect(render(variables.FACILITATOR_TOKEN_SECRET_ARN)).toMatch(
+      /^<Import:AgenticPayments-Facilitator:ExportsOutputRefAuthorizerToken[0-9A-F]{16}>$/,
+    );
+    expect(variables.FACILITATOR_TOKEN).toBeUndefined();
+  });
+
+  it('runs the claim job every 5 minutes, one at a time, on the payment table only, with the token by ARN', () => {
+    const gateway = templates['AgenticPayments-PaymentsGateway'] as CfnTemplate;
+    const t = Template.fromJSON(gateway as object);
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClaimJobFunction'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 },
+        }),
+      ],
+    });
+    const functions = resourcesOfType(gateway, 'AWS::Lambda::Function');
+    const [, claim] = functions.find(([id]) => id.startsWith('ClaimJobFunction')) ?? [];
+    expect(claim.Properties).toMatchObject({
+      ReservedConcurrentExecutions: 1,
+      Timeout: 180,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+    });
+    const variables = claim.Properties.Environment.Variables;
+    expect(Object.keys(variables).sort()).toStrictEqual([
+      'BATCH_SETTLEMENT',
+      'CHANNEL_REFUND_IDLE_SECONDS',
+      'CHANNEL_WITHDRAW_DELAY_SECONDS',
+      'FACILITATOR_KIND',
+      'FACILITATOR_TOKEN_SECRET_ARN',
+      'FACILITATOR_URL',
+      'NETWORK',
+      'NODE_OPTIONS',
+      'PAYMENT_TABLE',
+      'SELLER_ADDRESS',
+    ]);
+    expect(variables).toMatchObject({
+      BATCH_SETTLEMENT: 'on',
+      CHANNEL_REFUND_IDLE_SECONDS: '86400',
+      CHANNEL_WITHDRAW_DELAY_SECONDS: '900',
+      FACILITATOR_KIND: 'ours',
+      NETWORK: 'base-sepolia',
+      PAYMENT_TABLE: { Ref: expect.stringMatching(/^PaymentTable/) },
+    });
+    const claimStatements = iamStatements(templates).filter(
+      (s) => s.stack === 'AgenticPayments-PaymentsGateway' && /^ClaimJobRole/.test(s.logicalId),
+    );
+    const adapter = claimStatements.filter((s) => !s.actions.some((a) => /^(logs|xray):/.test(a)));
+    expect(adapter.map((s) => s.actions.join(',')).sort()).toStrictEqual([
+      'dynamodb:GetItem,dynamodb:PutItem,dynamodb:DeleteItem',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(Object.keys(gateway.Outputs ?? {})).toContain('ClaimJobFunctionName');
+  });
+
+  it('gives the claim job an environment the gateway config parser accepts once the loader added the token', async () => {
+    const gateway = templates['AgenticPayments-PaymentsGateway'] as CfnTemplate;
+    const [, claim] =
+      resourcesOfType(gateway, 'AWS::Lambda::Function').find(([id]) => id.startsWith('ClaimJobFunction')) ??
+      [];
+    const {
+      FACILITATOR_TOKEN_SECRET_ARN: _arn,
+      FACILITATOR_URL: _url,
+      PAYMENT_TABLE: _table,
+      ...plain
+    } = claim.Properties.Environment.Variables;
+    // Tokens resolved as Lambda sees them at deploy time; the loader adds the token.
+    const env = {
+      ...plain,
+      PAYMENT_TABLE: 'paymentsgateway-paymenttable',
+      FACILITATOR_URL: 'https://facilitator.example',
+      FACILITATOR_TOKEN: 'generated-token-0123456789',
+    };
+    const parsed = await parseWithPackageConfig(
+      join(CDK_DIR, '../packages/gateway/src/config.ts'),
+      'loadGatewayConfig',
+      env,
+    );
+    expect(parsed).toMatchObject({
+      config: {
+        BATCH_SETTLEMENT: 'on',
+        CHANNEL_REFUND_IDLE_SECONDS: 86400,
+        CHANNEL_WITHDRAW_DELAY_SECONDS: 900,
+        FACILITATOR_KIND: 'ours',
+        FACILITATOR_TOKEN: 'generated-token-0123456789',
+      },
+    });
+  });
+
+  it('bundles the claim job behind the token loader, which runs before the claim job reads env', async () => {
+    const gateway = templates['AgenticPayments-PaymentsGateway'] as CfnTemplate;
+    const [, claim] =
+      resourcesOfType(gateway, 'AWS::Lambda::Function').find(([id]) => id.startsWith('ClaimJobFunction')) ??
+      [];
+    const file = join(lambdaAssetDir(synth.outdir, claim), 'index.mjs');
+    expect(
+      await loadBundle(file, { SELLER_ADDRESS: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' }),
+    ).toStrictEqual({
+      error: 'FACILITATOR_TOKEN_SECRET_ARN is not set: cannot load FACILITATOR_TOKEN',
     });
   });
 

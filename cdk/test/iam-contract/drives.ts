@@ -12,10 +12,15 @@ import { createDynamoDbWalletBudgetStore } from '../../../packages/agent/src/dyn
 import { startAgent } from '../../../packages/agent/src/start-agent.ts';
 import type { AgentWallet } from '../../../packages/agent/src/wallet.ts';
 import { WalletBudget, walletBudgetKey } from '../../../packages/agent/src/wallet-budget.ts';
+import { startChannelClaims } from '../../../packages/gateway/src/channel-claims.ts';
+import { createChannelPayments } from '../../../packages/gateway/src/channel-payments.ts';
+import { createChannelStorage } from '../../../packages/gateway/src/channel-storage.ts';
 import { createDynamoDbPaymentStore } from '../../../packages/gateway/src/dynamodb-payment-store.ts';
 import { startLocalDynamo } from '../../../packages/gateway/src/local-dynamo.ts';
+import { createMemoryLogger } from '../../../packages/gateway/src/logger.ts';
 import type { LedgerRecord } from '../../../packages/gateway/src/payment-store.ts';
 import { createS3ImageStore as createGatewayImageStore } from '../../../packages/gateway/src/s3-image-store.ts';
+import { acceptingFacilitator, chargedChannel } from '../../../packages/gateway/test/channel-fixtures.ts';
 import { createBedrockRuntimeClient } from '../../../packages/imaging/src/bedrock-client.ts';
 import { ClaudeVisionAnalyzer } from '../../../packages/imaging/src/claude-vision-analyzer.ts';
 import { LocalImageAnalyzer } from '../../../packages/imaging/src/local-image-analyzer.ts';
@@ -40,6 +45,8 @@ import {
   buildMessageEvent,
 } from '../../../packages/realtime/test/events.ts';
 import { agentReply } from '../../../packages/realtime/test/fake-agent.ts';
+import { getNetwork } from '../../../packages/x402/src/networks.ts';
+import { FACILITATOR_SECRET_ARNS, loadFacilitatorSecrets } from '../../lambda/facilitator-secrets.ts';
 import { loadSecretIntoEnv } from '../../lambda/secret-env.ts';
 import { type CallSink, recordCalls, recordingRequestHandler } from './aws-calls.ts';
 import {
@@ -602,9 +609,102 @@ export const driveGatewayCdpSecret = driveSecretEnv((app) => app.gateway.gateway
   'CDP_API_KEY_ID',
   'CDP_API_KEY_SECRET',
 ]);
-/** cdk/lambda/facilitator-handler.ts (ownFacilitator). */
-export const driveFacilitatorSecret = driveSecretEnv(
-  (app) => app.facilitator?.node.findChild('Facilitator'),
-  'FACILITATOR_PRIVATE_KEY_SECRET_ARN',
-  ['FACILITATOR_PRIVATE_KEY'],
+/** cdk/lambda/facilitator-handler.ts (ownFacilitator): settler key, authorizer token and key. */
+export const driveFacilitatorSecret: Drive = async (context, app) => {
+  const environment = context.environment(app.facilitator?.node.findChild('Facilitator'));
+  for (const variable of Object.values(FACILITATOR_SECRET_ARNS)) {
+    if (!environment[variable]) throw new Error(`drive: the facilitator's environment lacks ${variable}`);
+  }
+  const secrets = await startFakeSecretsManager({
+    region: context.region,
+    secretString: JSON.stringify({
+      FACILITATOR_PRIVATE_KEY: 'stand-in-value',
+      FACILITATOR_AUTHORIZER_TOKENS: 'stand-in-value',
+      FACILITATOR_RECEIVER_AUTHORIZER_KEY: 'stand-in-value',
+    }),
+    sink: () => {},
+  });
+  context.defer(() => secrets.stop());
+  await loadFacilitatorSecrets({
+    env: { ...environment },
+    client: recordCalls(
+      new SecretsManagerClient({ region: context.region, endpoint: secrets.url, ...SDK_LOCAL }),
+      context.sink,
+    ),
+    warn: () => {},
+  });
+};
+
+/** cdk/lambda/gateway-token-handler.ts (ownFacilitator: batch-settlement on). */
+export const driveGatewayTokenSecret = driveSecretEnv(
+  (app) => app.gateway.gateway,
+  'FACILITATOR_TOKEN_SECRET_ARN',
+  ['FACILITATOR_TOKEN'],
 );
+/** cdk/lambda/claim-handler.ts (ownFacilitator). */
+export const driveClaimJobSecret = driveSecretEnv(
+  (app) => app.gateway.claims,
+  'FACILITATOR_TOKEN_SECRET_ARN',
+  ['FACILITATOR_TOKEN'],
+);
+
+/**
+ * packages/gateway's channel storage as the request path uses it, on the payment table (dynalite):
+ * a deposit creates the channel (and its index shard), a voucher's reserve and commit replace it,
+ * a full refund deletes it.
+ */
+export const driveGatewayChannels: Drive = async (context, app) => {
+  const table = context.ref(app.gateway.paymentTable);
+  const { recorded } = await localDynamo(context, table, 'pk');
+  const storage = createChannelStorage(createDynamoDbPaymentStore({ client: recorded(), tableName: table }));
+  const network = getNetwork(context.environment(app.gateway.gateway).NETWORK ?? '');
+  const channel = chargedChannel({ network, receiver: STAND_IN_SELLER, charged: 40_000n, balance: 400_000n });
+  await storage.updateChannel(channel.channelId, () => channel);
+  await storage.updateChannel(channel.channelId, (current) =>
+    current ? { ...current, chargedCumulativeAmount: '80000', signedMaxClaimable: '80000' } : current,
+  );
+  if ((await storage.list()).length !== 1) throw new Error('drive: the channel is not listed');
+  await storage.updateChannel(channel.channelId, () => undefined);
+  if ((await storage.get(channel.channelId)) !== undefined) throw new Error('drive: the channel was kept');
+};
+
+/**
+ * packages/gateway's claim-lambda.ts pass as it is built from the claim job's synthesized
+ * environment (table, network, withdraw delay, idle refunds), with a facilitator stand-in that
+ * accepts everything: two channels the gateway charged (its writes: unrecorded), one claim of both
+ * and one settle (reads, claimed totals written), the idle one refunded (deleted); a second pass
+ * finds nothing due.
+ */
+export const driveClaimJob: Drive = async (context, app) => {
+  const env = context.environment(app.gateway.claims?.function);
+  const table = env.PAYMENT_TABLE ?? '';
+  if (table !== context.ref(app.gateway.paymentTable)) throw new Error('drive: the job names another table');
+  const { recorded, unrecorded } = await localDynamo(context, table, 'pk');
+  const network = getNetwork(env.NETWORK ?? '');
+  const idleSeconds = Number(env.CHANNEL_REFUND_IDLE_SECONDS);
+  const charged = (salt: number, idleMs: number) =>
+    chargedChannel({ network, receiver: STAND_IN_SELLER, charged: 80_000n, balance: 400_000n, salt, idleMs });
+  const gatewaySide = createChannelStorage(
+    createDynamoDbPaymentStore({ client: unrecorded(), tableName: table }),
+  );
+  for (const channel of [charged(1, 0), charged(2, (idleSeconds + 60) * 1000)])
+    await gatewaySide.updateChannel(channel.channelId, () => channel);
+
+  const logger = createMemoryLogger();
+  const channels = createChannelPayments({
+    storage: createChannelStorage(createDynamoDbPaymentStore({ client: recorded(), tableName: table })),
+    facilitator: acceptingFacilitator(network),
+    payTo: STAND_IN_SELLER,
+    network,
+    asset: network.usdcAddress,
+    withdrawDelaySeconds: Number(env.CHANNEL_WITHDRAW_DELAY_SECONDS),
+    logger,
+  });
+  const claims = startChannelClaims(channels.manager, { refundIdleSeconds: idleSeconds, logger });
+  const run = await claims.runOnce();
+  if (run.claims[0]?.vouchers !== 2 || run.settle === undefined || run.refunds.length !== 1)
+    throw new Error(`drive: the claim pass did ${JSON.stringify(run)}`);
+  const again = await claims.runOnce();
+  if (again.claims.length > 0 || again.refunds.length > 0)
+    throw new Error('drive: a second pass claimed again');
+};
