@@ -157,6 +157,7 @@ export class AgentStack extends Stack {
         CONSENT_MODE: config.consentMode,
         MAX_PAYMENT_USDC: config.maxPaymentUsdc,
         SESSION_BUDGET_USDC: config.sessionBudgetUsdc,
+        PAYMENT_SCHEME: config.paymentScheme,
         WALLET_BUDGET_TABLE: this.walletBudgetTable.tableName,
       },
     });

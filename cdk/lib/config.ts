@@ -74,6 +74,13 @@ export const AppConfigSchema = z
         'an ECR image URI with a tag',
       )
       .optional(),
+    /**
+     * How the agent pays (its PAYMENT_SCHEME): `exact`, one EIP-3009 transfer per image (the seed's
+     * flow), or `batch-settlement`, a payment session (one deposit, a voucher per image, the rest
+     * refunded). `batch-settlement` needs `ownFacilitator`: only our facilitator signs the channel
+     * claims the gateway's claim job sends, so without it the gateway offers exact only.
+     */
+    paymentScheme: z.enum(['exact', 'batch-settlement']).default('exact'),
     consentMode: z.enum(['auto', 'confirm']).default('auto'),
     maxPaymentUsdc: decimalUsdc.default('0.10'),
     sessionBudgetUsdc: decimalUsdc.default('1.00'),
@@ -93,7 +100,12 @@ export const AppConfigSchema = z
     webSocketRateLimit: z.coerce.number().int().min(1).default(10),
     webSocketBurstLimit: z.coerce.number().int().min(1).default(20),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.paymentScheme === 'exact' || config.ownFacilitator, {
+    path: ['paymentScheme'],
+    message:
+      'batch-settlement needs -c ownFacilitator=true (the gateway offers it only with our facilitator)',
+  });
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;
 

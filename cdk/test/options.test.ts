@@ -38,6 +38,7 @@ describe('parseAppConfig', () => {
       channelRefundIdleHours: 24,
       sellerAddressParameter: '/agentic-payments/seller-address',
       agentModelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      paymentScheme: 'exact',
       consentMode: 'auto',
       maxPaymentUsdc: '0.10',
       sessionBudgetUsdc: '1.00',
@@ -86,6 +87,17 @@ describe('parseAppConfig', () => {
     expect(() => parseAppConfig({ channelRefundIdleHours: '0' })).toThrow(/- channelRefundIdleHours: /);
   });
 
+  it('offers payment sessions (batch-settlement) only with our own facilitator', () => {
+    expect(parseAppConfig({}).paymentScheme).toBe('exact');
+    expect(() => parseAppConfig({ paymentScheme: 'batch-settlement' })).toThrow(
+      /- paymentScheme: batch-settlement needs -c ownFacilitator=true/,
+    );
+    expect(parseAppConfig({ paymentScheme: 'batch-settlement', ownFacilitator: 'true' }).paymentScheme).toBe(
+      'batch-settlement',
+    );
+    expect(() => parseAppConfig({ paymentScheme: 'upto' })).toThrow(/- paymentScheme: /);
+  });
+
   it('rejects keys it does not know when given them directly', () => {
     expect(() => parseAppConfig({ sellerAdress: '0x' })).toThrow(/sellerAdress/);
   });
@@ -113,6 +125,7 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
         ownFacilitator: 'true',
         agentImageUri: IMAGE_URI,
         sellerAddress: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+        paymentScheme: 'batch-settlement',
       },
       {
         entries: {
@@ -377,6 +390,7 @@ describe('with -c ownFacilitator=true and -c agentImageUri=<ECR image>', () => {
     expect(runtime.Properties.EnvironmentVariables.SELLER_ADDRESS).toBe(
       '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
     );
+    expect(runtime.Properties.EnvironmentVariables.PAYMENT_SCHEME).toBe('batch-settlement');
     const pulls = iamStatements(templates).filter((s) => s.actions.includes('ecr:BatchGetImage'));
     expect(pulls.map((s) => s.resources)).toStrictEqual([
       ['arn:<AWS::Partition>:ecr:us-east-1:123456789012:repository/agentic-payments/agent'],
