@@ -1,5 +1,6 @@
+import { applyMaxDeposit, maxDepositFromSpendCap } from '@x402/evm/batch-settlement/client';
 import { describe, expect, it } from 'vitest';
-import { levelOrder } from './paid-requests.ts';
+import { depositMultiplierFor, levelOrder } from './paid-requests.ts';
 
 describe('levelOrder', () => {
   it('runs two sides ABBA, the starting side alternating between levels', () => {
@@ -25,5 +26,21 @@ describe('levelOrder', () => {
       for (const side of sides) expect(order.filter((s) => s === side)).toHaveLength(2);
     }
     expect([0, 1, 2, 3].map((level) => levelOrder(sides, level)[0])).toStrictEqual([...sides]);
+  });
+});
+
+describe('depositMultiplierFor', () => {
+  // The official client's cap: depositMultiplier × the x402 client's default $1 per-payment cap.
+  const DEFAULT_CAP = '1000000';
+  it.each([1_200_000n, 28_680_000n, 31_240_000n, 1_000_000n, 999_999n])(
+    'lets the official client deposit %s atomic uncut',
+    (deposit) => {
+      const max = maxDepositFromSpendCap(DEFAULT_CAP, depositMultiplierFor(deposit));
+      expect(applyMaxDeposit(deposit, 40_000n, max)).toBe(deposit.toString());
+    },
+  );
+
+  it('is needed: with the default multiplier a 31.24 USDC deposit is cut to 5 USDC', () => {
+    expect(applyMaxDeposit(31_240_000n, 40_000n, maxDepositFromSpendCap(DEFAULT_CAP))).toBe('5000000');
   });
 });

@@ -169,6 +169,14 @@ export function payingFetch(payer: DevnetAccount): PaidFetch {
   return wrapFetchWithPayment(fetch, client);
 }
 
+/** The `depositPolicy.depositMultiplier` that lets the official client deposit `deposit`. */
+export function depositMultiplierFor(deposit: bigint): number {
+  // The client caps a deposit at depositMultiplier (default 5) × the x402 client's per-payment
+  // spend cap (default $1, 1,000,000 atomic): raised just enough for `deposit`, else the cap cuts
+  // the deposit and a top-up deposit lands inside a timed segment.
+  return Number(deposit / 1_000_000n) + 1;
+}
+
 /**
  * The official batch-settlement client (only that scheme registered) through `@x402/fetch`, with
  * `deposit` as its deposit: one channel per payer, opened by its first paid request.
@@ -179,7 +187,10 @@ export function batchPayingFetch(
   deposit: bigint,
 ): { pay: PaidFetch; scheme: BatchSettlementClientScheme } {
   const signer = toClientEvmSigner(privateKeyToAccount(payer.privateKey), publicClient);
-  const scheme = new BatchSettlementClientScheme(signer, { depositStrategy: () => deposit });
+  const scheme = new BatchSettlementClientScheme(signer, {
+    depositStrategy: () => deposit,
+    depositPolicy: { depositMultiplier: depositMultiplierFor(deposit) },
+  });
   return { pay: wrapFetchWithPayment(fetch, new x402Client().register(REFERENCE_NETWORK, scheme)), scheme };
 }
 
