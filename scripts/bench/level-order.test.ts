@@ -1,4 +1,8 @@
-import { applyMaxDeposit, maxDepositFromSpendCap } from '@x402/evm/batch-settlement/client';
+import {
+  applyMaxDeposit,
+  maxDepositFromSpendCap,
+  validateDepositPolicy,
+} from '@x402/evm/batch-settlement/client';
 import { describe, expect, it } from 'vitest';
 import { depositMultiplierFor, levelOrder } from './paid-requests.ts';
 
@@ -35,7 +39,11 @@ describe('depositMultiplierFor', () => {
   it.each([1_200_000n, 28_680_000n, 31_240_000n, 1_000_000n, 999_999n])(
     'lets the official client deposit %s atomic uncut',
     (deposit) => {
-      const max = maxDepositFromSpendCap(DEFAULT_CAP, depositMultiplierFor(deposit));
+      const depositMultiplier = depositMultiplierFor(deposit);
+      // A multiplier the official client accepts (it refuses one below 3)...
+      expect(() => validateDepositPolicy({ depositMultiplier })).not.toThrow();
+      // ...and a cap that leaves the deposit whole.
+      const max = maxDepositFromSpendCap(DEFAULT_CAP, depositMultiplier);
       expect(applyMaxDeposit(deposit, 40_000n, max)).toBe(deposit.toString());
     },
   );

@@ -174,7 +174,8 @@ export function depositMultiplierFor(deposit: bigint): number {
   // The client caps a deposit at depositMultiplier (default 5) × the x402 client's per-payment
   // spend cap (default $1, 1,000,000 atomic): raised just enough for `deposit`, else the cap cuts
   // the deposit and a top-up deposit lands inside a timed segment.
-  return Number(deposit / 1_000_000n) + 1;
+  // The client refuses a multiplier below 3; its default, 5, is kept for small deposits.
+  return Math.max(5, Number(deposit / 1_000_000n) + 1);
 }
 
 /**
