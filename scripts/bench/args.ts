@@ -1,4 +1,4 @@
-export const SECTIONS = ['paid', 'components', 'coldstart', 'agent'] as const;
+export const SECTIONS = ['paid', 'gas', 'components', 'coldstart', 'agent'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {

@@ -5,7 +5,7 @@
  *   pnpm bench                      full run (concurrency 1, 8, 32, 128)
  *   pnpm bench --quick              fewer requests / samples
  *   pnpm bench --concurrency 1,8    only these levels
- *   pnpm bench --only paid,components,coldstart,agent
+ *   pnpm bench --only paid,gas,components,coldstart,agent
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +16,10 @@ import { parseArgs } from './args.ts';
 import { runColdStarts } from './cold-start.ts';
 import { runComponents } from './components.ts';
 import { findingsFrom } from './findings.ts';
+import { runGas } from './gas.ts';
 import { machineFacts } from './machine.ts';
 import { runPaidBenchmark } from './paid-requests.ts';
-import { type BenchResults, renderMarkdown } from './report.ts';
+import { type BenchResults, GENERATED_LEVEL, renderMarkdown } from './report.ts';
 import { REPO_ROOT } from './services.ts';
 
 const t0 = performance.now();
@@ -45,6 +46,30 @@ try {
   if (args.sections.includes('paid')) {
     log(`paid requests: concurrency ${args.concurrency.join(', ')}${args.quick ? ' (quick)' : ''}`);
     results.paid = await runPaidBenchmark({ devnet, levels: args.concurrency, quick: args.quick, log });
+    // The generator run: the same path with the image rendered per request (images per second).
+    const level = GENERATED_LEVEL;
+    log(`paid requests with the generator: concurrency ${level}`);
+    results.paidGenerated = await runPaidBenchmark({
+      devnet,
+      levels: [level],
+      quick: args.quick,
+      log,
+      image: 'generated',
+      sides: ['ours', 'reference', 'oursBatch'],
+    });
+  }
+  if (args.sections.includes('gas')) {
+    log('gas per image from receipts');
+    const first = results.paid?.levels[0];
+    results.gas = await runGas({
+      devnet,
+      exactTransactions: {
+        ours: first?.ours.sampleTransactions ?? [],
+        reference: first?.reference.sampleTransactions ?? [],
+      },
+      batchedChannels: args.quick ? 4 : 32,
+      log,
+    });
   }
   if (args.sections.includes('components')) {
     log('component costs');

@@ -7,6 +7,11 @@
  *   to that facilitator through `HTTPFacilitatorClient`, guarding `POST /generate_image`, whose
  *   handler runs the same local procedural generator (not an AI model) as our gateway.
  *
+ * The batch-settlement variant (side 4 of the bench) swaps in the official batch-settlement pieces
+ * the same way: the facilitator registers `@x402/evm/batch-settlement/facilitator`'s scheme (the
+ * same viem signer; its own key as receiver authorizer, advertised in `/supported`), and the seller
+ * registers `@x402/evm/batch-settlement/server`'s scheme with its default in-memory channel storage.
+ *
  * One deliberate deviation from the defaults, for fairness: the viem client polls receipts every
  * 20 ms (viem's default is 4 s without a chain block time), the same interval our facilitator uses
  * on the devnet. Nothing else is tuned.
@@ -18,6 +23,8 @@ import { x402Facilitator } from '@x402/core/facilitator';
 import { HTTPFacilitatorClient } from '@x402/core/server';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { toFacilitatorEvmSigner } from '@x402/evm';
+import { BatchSettlementEvmScheme as BatchSettlementFacilitatorScheme } from '@x402/evm/batch-settlement/facilitator';
+import { BatchSettlementEvmScheme as BatchSettlementServerScheme } from '@x402/evm/batch-settlement/server';
 import { registerExactEvmScheme as registerFacilitatorScheme } from '@x402/evm/exact/facilitator';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { paymentMiddleware, x402ResourceServer } from '@x402/express';
@@ -27,6 +34,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { baseSepolia } from 'viem/chains';
 
 export const REFERENCE_NETWORK = 'eip155:84532' as const;
+export type ReferenceScheme = 'exact' | 'batch-settlement';
 
 export interface RunningService {
   url: string;
@@ -51,7 +59,11 @@ function close(server: Server): Promise<void> {
 }
 
 /** Builds the official facilitator with a plain viem signer (as in the x402 facilitator example). */
-export function createReferenceFacilitator(rpcUrl: string, settlerKey: Hex): x402Facilitator {
+export function createReferenceFacilitator(
+  rpcUrl: string,
+  settlerKey: Hex,
+  scheme: ReferenceScheme = 'exact',
+): x402Facilitator {
   const account = privateKeyToAccount(settlerKey);
   const client = createWalletClient({
     account,
@@ -70,7 +82,8 @@ export function createReferenceFacilitator(rpcUrl: string, settlerKey: Hex): x40
     waitForTransactionReceipt: (args) => client.waitForTransactionReceipt(args),
   });
   const facilitator = new x402Facilitator();
-  registerFacilitatorScheme(facilitator, { signer, networks: REFERENCE_NETWORK });
+  if (scheme === 'exact') registerFacilitatorScheme(facilitator, { signer, networks: REFERENCE_NETWORK });
+  else facilitator.register(REFERENCE_NETWORK, new BatchSettlementFacilitatorScheme(signer, account));
   return facilitator;
 }
 
@@ -83,8 +96,9 @@ interface FacilitatorBody {
 export async function startReferenceFacilitator(options: {
   rpcUrl: string;
   settlerKey: Hex;
+  scheme?: ReferenceScheme;
 }): Promise<RunningService> {
-  const facilitator = createReferenceFacilitator(options.rpcUrl, options.settlerKey);
+  const facilitator = createReferenceFacilitator(options.rpcUrl, options.settlerKey, options.scheme);
   const app = express();
   app.use(express.json());
   app.post('/verify', async (req, res) => {
@@ -115,10 +129,15 @@ export async function startReferenceSeller(options: {
   facilitatorUrl: string;
   sellerAddress: Hex;
   imageGenerator: ImageGenerator;
+  scheme?: ReferenceScheme;
 }): Promise<RunningService> {
+  const scheme = options.scheme ?? 'exact';
   const resourceServer = new x402ResourceServer(
     new HTTPFacilitatorClient({ url: options.facilitatorUrl }),
-  ).register(REFERENCE_NETWORK, new ExactEvmScheme());
+  ).register(
+    REFERENCE_NETWORK,
+    scheme === 'exact' ? new ExactEvmScheme() : new BatchSettlementServerScheme(options.sellerAddress),
+  );
   const app = express();
   app.use(express.json());
   app.use(
@@ -126,7 +145,7 @@ export async function startReferenceSeller(options: {
       {
         'POST /generate_image': {
           accepts: {
-            scheme: 'exact',
+            scheme,
             price: '$0.04',
             network: REFERENCE_NETWORK,
             payTo: options.sellerAddress,

@@ -1,9 +1,17 @@
+import { formatUsdc } from '@agentic-payments/x402';
 import type { AgentTurnResult } from './agent-turn.ts';
 import type { BenchArgs } from './args.ts';
 import type { ColdStartResult } from './cold-start.ts';
 import type { ComponentResults, FacilitatorCosts } from './components.ts';
+import { type GasResults, type GasSession, SESSION_IMAGES } from './gas.ts';
 import type { MachineFacts } from './machine.ts';
-import type { PaidBenchmarkResult, SideResult } from './paid-requests.ts';
+import {
+  type AddedLatency,
+  type LevelResult,
+  type PaidBenchmarkResult,
+  SIDE_LABELS,
+  type SideResult,
+} from './paid-requests.ts';
 import { fmt, type LatencySummary, ratio } from './stats.ts';
 
 export interface BenchResults {
@@ -13,6 +21,9 @@ export interface BenchResults {
   startedAt: string;
   durationSeconds: number;
   paid?: PaidBenchmarkResult;
+  /** The same sides with the image generated per request, at one level (images per second). */
+  paidGenerated?: PaidBenchmarkResult;
+  gas?: GasResults;
   components?: ComponentResults;
   coldStart?: ColdStartResult[];
   agent?: AgentTurnResult;
@@ -28,58 +39,204 @@ const rpc = (r: FacilitatorCosts['rpcPerVerify']) =>
     .map(([m, n]) => `${m} ${fmt(n, 1)}`)
     .join(', ')})`;
 
-function paidSection(paid: PaidBenchmarkResult): string[] {
-  const rows = paid.levels.flatMap((level) => {
-    const row = (s: SideResult) =>
-      `| ${level.concurrency} | ${s.side} | ${s.ok}/${s.requests} | ${fmt(s.paidPerSecond, 2)} | ${lat(s.latencyMs)} | ${failures(s.failures)} | ${s.transfersOnChain} ${s.settledOnChainMatches200s ? '✔' : '✘ mismatch'} |`;
-    return [row(level.ours), row(level.reference)];
-  });
-  const ratios = paid.levels.map(
-    (l) =>
-      `| ${l.concurrency} | ${fmt(l.throughputRatio, 2)} | ${fmt(l.p50Ratio, 2)} | ${
-        (l.throughputRatio ?? 0) > 1 && (l.p50Ratio ?? Number.POSITIVE_INFINITY) < 1 ? 'yes' : 'no'
-      } |`,
+/** The one concurrency level of the generator run (images rendered per request). */
+export const GENERATED_LEVEL = 32;
+
+const sidesOf = (l: LevelResult): SideResult[] =>
+  [l.ours, l.reference, l.oursBatch, l.referenceBatch].filter((s): s is SideResult => s !== undefined);
+
+function onChainCell(s: SideResult): string {
+  if (s.side === 'oursBatch' || s.side === 'referenceBatch')
+    return `${s.transfersOnChain} (vouchers) ${s.settledOnChainMatches200s ? '✔' : '✘ mismatch'}`;
+  return `${s.transfersOnChain} ${s.settledOnChainMatches200s ? '✔' : '✘ mismatch'}`;
+}
+
+function sideRows(paid: PaidBenchmarkResult): string[] {
+  return paid.levels.flatMap((level) =>
+    sidesOf(level).map(
+      (s) =>
+        `| ${level.concurrency} | ${SIDE_LABELS[s.side]} | ${s.ok}/${s.requests} | ${fmt(s.paidPerSecond, 2)} | ${lat(s.latencyMs)} | ${failures(s.failures)} | ${onChainCell(s)} |`,
+    ),
   );
+}
+
+const SIDE_TABLE_HEAD = [
+  '| concurrency | side | 200s / requests | paid req/s | latency ms p50 / p95 / p99 | failures | Transfers to the seller on chain |',
+  '| ---: | --- | ---: | ---: | ---: | --- | ---: |',
+];
+
+function paidSection(
+  paid: PaidBenchmarkResult,
+  generated: PaidBenchmarkResult | undefined,
+  gas: GasResults | undefined,
+): string[] {
+  const hasBatch = paid.levels.some((l) => l.oursBatch !== undefined);
+  const ratios = paid.levels.map((l) => {
+    const refBatch = ratio(l.referenceBatch?.paidPerSecond, l.reference.paidPerSecond);
+    const oursVsRefBatch = ratio(l.oursBatch?.paidPerSecond, l.referenceBatch?.paidPerSecond);
+    return `| ${l.concurrency} | ${fmt(l.throughputRatio, 2)} | ${fmt(l.p50Ratio, 2)} | ${fmt(l.batchThroughputRatio, 2)} | ${fmt(l.batchP50Ratio, 2)} | ${fmt(refBatch, 2)} | ${fmt(oursVsRefBatch, 2)} |`;
+  });
   return [
     '## 1. Paid requests on the devnet',
     '',
-    'OURS = our gateway (Hono, DynamoDB-API payment store on the embedded dynalite called in-process, local image store) + our',
-    'facilitator over HTTP.',
-    'REFERENCE = express + `@x402/express` `paymentMiddleware` + `x402ResourceServer` → `HTTPFacilitatorClient` → an express-served',
-    '`@x402/core` `x402Facilitator` with the `@x402/evm` exact scheme and a plain viem wallet client as signer (receipt polling set to',
-    '20 ms like ours; everything else default). Both routes run the same local procedural image generator (not an AI model) in the',
-    `same number of worker threads (${paid.renderThreads ?? 0} here) on the same prompt (1024x1024 PNG, same bytes) and answer with the image as`,
-    'base64 JSON. Each service runs in its own Node process (tsx loader).',
+    'Sides (each service in its own Node process, tsx loader):',
+    '- **ours exact / ours batch-settlement** = our gateway (Hono, DynamoDB-API payment and channel store on the embedded dynalite',
+    '  called in-process, local image store) + our facilitator over HTTP. One gateway process offers both schemes; the client',
+    '  decides which one it pays with. Claims run only when the bench stops the gateway (no claim timer mid-segment).',
+    '- **official exact** = express + `@x402/express` `paymentMiddleware` + `x402ResourceServer` → `HTTPFacilitatorClient` → an',
+    '  express-served `@x402/core` `x402Facilitator` with the `@x402/evm` exact scheme and a plain viem wallet client as signer',
+    '  (receipt polling set to 20 ms like ours; everything else default).',
+    '- **official batch-settlement** = the same express stack with `@x402/evm/batch-settlement/server` `BatchSettlementEvmScheme`',
+    '  (its default in-memory channel storage) and, in its facilitator, `@x402/evm/batch-settlement/facilitator`',
+    '  `BatchSettlementEvmScheme` with the same plain viem signer (its own key as receiver authorizer).',
+    ...(paid.referenceBatchUnavailable
+      ? [
+          '',
+          `**The official batch-settlement stack was not measured in this run:** ${paid.referenceBatchUnavailable}`,
+        ]
+      : []),
     '',
-    'Client: the official `@x402/fetch` `wrapFetchWithPayment` with `@x402/evm` `ExactEvmScheme` for both sides, one pre-funded payer per',
-    'in-flight request. Nothing is pre-signed: every timed request is the full unpaid POST → 402 → EIP-712 signature → paid POST →',
-    "200 with the image read to the end, so the (identical) client cost is inside both sides' numbers.",
+    `Image: **${paid.image === 'prerendered' ? 'pre-rendered' : 'generated per request'}**. ${
+      paid.image === 'prerendered'
+        ? 'Every seller answers with the same PNG (1024x1024, rendered once at start by the local procedural generator, a stand-in, not an AI model) as base64 JSON, so the payment path is what is measured; the generator run is below.'
+        : 'Every seller renders the image per request.'
+    }`,
+    '',
+    'Clients: the official `@x402/fetch` `wrapFetchWithPayment`, one pre-funded payer per in-flight request. Exact sides: `@x402/evm`',
+    '`ExactEvmScheme`; every timed request is the full unpaid POST → 402 → EIP-712 signature → paid POST → 200 with the image read to',
+    'the end. Batch-settlement sides: `@x402/evm/batch-settlement/client` `BatchSettlementEvmScheme` (only that scheme registered),',
+    'one channel per in-flight client, opened by its first request (the deposit, timed apart below) before the warm-up, so every',
+    "timed request is a voucher (the client's flow is still unpaid POST → 402 → voucher signature → paid POST). Nothing is",
+    "pre-signed, so the client's cost is inside every side's numbers.",
     `Order: ${paid.order}, after ${paid.warmUpRequests ?? 0} uncounted warm-up requests per side at concurrency 8 (JIT, connection pools).`,
     "Throughput = paid 200s / wall time of that side's segments. Latency in ms (p50 / p95 / p99) over the 200s only.",
-    "On-chain column: USDC `Transfer` events to that side's seller in the block ranges of its segments; ✔ = equal to the number of",
-    "200s and every 200's `PAYMENT-RESPONSE` transaction is among them.",
+    "On-chain column: USDC `Transfer` events to that side's seller in the block ranges of its segments. Exact: ✔ = equal to the",
+    "number of 200s and every 200's `PAYMENT-RESPONSE` transaction is among them. Batch-settlement: ✔ = no transfer at all and",
+    "every 200's `PAYMENT-RESPONSE` is a voucher charge of exactly the price (success, no transaction, `extra.chargedAmount`).",
     '',
-    '| concurrency | side | 200s / requests | paid req/s | latency ms p50 / p95 / p99 | failures | Transfers on chain |',
-    '| ---: | --- | ---: | ---: | ---: | --- | ---: |',
-    ...rows,
+    ...SIDE_TABLE_HEAD,
+    ...sideRows(paid),
     '',
-    '| concurrency | throughput ours / reference | p50 ours / reference | ours beats reference (higher req/s and lower p50) |',
-    '| ---: | ---: | ---: | --- |',
+    '| concurrency | req/s ours exact ÷ official exact | p50 ours exact ÷ official exact | **req/s ours batch-settlement ÷ official exact** | p50 ours batch-settlement ÷ official exact | req/s official batch-settlement ÷ official exact | req/s ours batch-settlement ÷ official batch-settlement |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...ratios,
     '',
+    ...(hasBatch ? depositLines(paid) : []),
+    ...(paid.addedLatency ? addedLatencyLines(paid.addedLatency) : []),
     ...cpuLines(paid),
     ...serviceStatsLines(paid),
+    ...(generated ? generatedLines(generated) : []),
+    ...(gas ? gasLines(gas) : []),
+  ];
+}
+
+function depositLines(paid: PaidBenchmarkResult): string[] {
+  const rows = (paid.deposits ?? []).map(
+    (d) =>
+      `| ${SIDE_LABELS[d.side]} | ${d.ok}/${d.channels} | ${d.transactions} | ${d.depositsOnChain} | ${formatUsdc(BigInt(d.depositAtomic))} | ${d.concurrency} | ${lat(d.latencyMs)} | ${failures(d.failures)} |`,
+  );
+  return [
+    "The deposit requests (each batch-settlement client's first request: 402 → deposit authorization → the facilitator's",
+    'deposit transaction through the EIP-3009 deposit collector → 200), before the timed levels. Deposit transactions = named in',
+    '`PAYMENT-RESPONSE`; on chain = USDC `Transfer` events of that amount into the channel contract. Run one at a time: the official',
+    "facilitator's plain viem signer collides on nonces when its deposits overlap.",
+    '',
+    '| side | channels opened | deposit transactions | deposits on chain | deposit (USDC) | concurrency | latency ms p50 / p95 / p99 | failures |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows,
+    '',
+  ];
+}
+
+function addedLatencyLines(a: AddedLatency): string[] {
+  return [
+    `**Added latency of the payment** (concurrency 1, ${a.requests} requests each, alternating one by one): ours batch-settlement`,
+    '(a voucher on an open channel, the full official client flow) vs the same image answer without payment (a `node:http` handler',
+    "that parses the body, takes the same pre-rendered image, stores it in the gateway's local image store and answers base64 JSON",
+    `with a signed link). Target: ≤ 2 ms p50.`,
+    '',
+    '| variant | latency ms p50 / p95 / p99 |',
+    '| --- | ---: |',
+    `| unpaid handler | ${fmt(a.unpaidMs.p50, 1)} / ${fmt(a.unpaidMs.p95, 1)} / ${fmt(a.unpaidMs.p99, 1)} |`,
+    `| ours batch-settlement (voucher) | ${fmt(a.paidMs.p50, 1)} / ${fmt(a.paidMs.p95, 1)} / ${fmt(a.paidMs.p99, 1)} |`,
+    `| **added by the payment (p50 − p50)** | **${fmt(a.addedP50Ms, 1)}** |`,
+    '',
+    ...(Object.keys(a.failures).length > 0 ? [`Failures: ${failures(a.failures)}.`, ''] : []),
+  ];
+}
+
+function generatedLines(g: PaidBenchmarkResult): string[] {
+  const imagesPerSecond = g.levels
+    .flatMap((l) => sidesOf(l))
+    .map((s) => `${SIDE_LABELS[s.side]} ${fmt(s.paidPerSecond, 1)}`)
+    .join(', ');
+  return [
+    `### The generator run (images per second)`,
+    '',
+    `The same sides with the image rendered per request by the local procedural generator (a stand-in, not an AI model) in`,
+    `${g.renderThreads} worker thread(s) per seller, at concurrency ${g.levels.map((l) => l.concurrency).join(', ')} only (fresh services, fresh channels; ${g.order}).`,
+    `Paid images per second: ${imagesPerSecond}.`,
+    '',
+    ...SIDE_TABLE_HEAD,
+    ...sideRows(g),
+    '',
+    ...cpuLines(g),
+  ];
+}
+
+function gasLines(g: GasResults): string[] {
+  const ex = (e: GasResults['exact']['ours']) =>
+    `${fmt(e.meanGasUsed, 0)} (mean of ${e.transactions} receipts)`;
+  const session = (label: string, s: GasSession | undefined) => {
+    if (s === undefined) return `| ${label} | – | – | – | – | – | – | – | – |`;
+    const k = s.byKind;
+    const cell = (x: { transactions: number; gasUsed: number }) => `${x.transactions} / ${x.gasUsed}`;
+    const other =
+      s.otherTransactions.length === 0
+        ? '0'
+        : `${k.other.transactions} / ${k.other.gasUsed} (${s.otherTransactions.join(', ')})`;
+    return `| ${label} | ${s.channels} × ${s.imagesPerChannel} (${s.images} served) | ${cell(k.deposit)} | ${cell(k.claim)} | ${cell(k.settle)} | ${cell(k.refund)} | ${other} | ${s.totalGasUsed} | **${fmt(s.gasPerImage, 0)}** |`;
+  };
+  return [
+    '### Gas per image, from receipts',
+    '',
+    `Exact, one \`transferWithAuthorization\` per image: ours ${ex(g.exact.ours)}, official exact ${ex(g.exact.reference)} gas per image`,
+    '(the settlement transactions of the first level above).',
+    '',
+    'Batch-settlement: sessions of 25 images per channel, bought with the official client from our gateway (in the bench process, claims',
+    'only when asked) and our facilitator on the same devnet: the deposit (first request), 24 vouchers, one claim + settle pass, then',
+    "the client's cooperative refund of the rest. Every transaction mined during the session is counted from its receipt.",
+    `Target: ≤ ${g.targetPerImage} gas per image.`,
+    '',
+    '| session | channels × images | deposit txs / gas | claim txs / gas | settle txs / gas | refund txs / gas | other txs / gas (to, selector) | total gas | gas per image |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    session('one channel alone (the true figure)', g.singleChannel),
+    session('many channels, claimed and settled in one pass', g.batched),
+    '',
+    ...(g.batched?.depositPlusRefundPerChannel !== undefined
+      ? [
+          `Deposit + refund alone, per channel: ${fmt(g.batched.depositPlusRefundPerChannel, 0)} gas (${fmt(g.batched.depositPlusRefundPerChannel / SESSION_IMAGES, 0)} per image at ${SESSION_IMAGES} images): the part no batching of claims can share.`,
+          '',
+        ]
+      : []),
+    ...(g.error ? [`Batch-settlement gas not measured: ${g.error}`, ''] : []),
+    ...(Object.keys({ ...(g.singleChannel?.failures ?? {}), ...(g.batched?.failures ?? {}) }).length > 0
+      ? [
+          `Failures: one channel ${failures(g.singleChannel?.failures ?? {})}; many channels ${failures(g.batched?.failures ?? {})}.`,
+          '',
+        ]
+      : []),
   ];
 }
 
 function cpuLines(paid: PaidBenchmarkResult): string[] {
-  const sides = paid.levels.flatMap((l) => [l.ours, l.reference]);
+  const sides = paid.levels.flatMap((l) => sidesOf(l));
   if (sides.some((s) => s.cpuMsPerPaid === undefined)) return [];
   const rows = sides.map((s) => {
     const c = s.cpuMsPerPaid;
     if (c === undefined) return '';
     const cores = s.paidPerSecond === undefined ? undefined : (c.total * s.paidPerSecond) / 1000;
-    return `| ${s.concurrency} | ${s.side} | ${fmt(c.seller, 1)} | ${fmt(c.facilitator, 1)} | ${fmt(c.chain, 1)} | ${fmt(c.client, 1)} | ${fmt(c.total, 1)} | ${fmt(cores, 2)} |`;
+    return `| ${s.concurrency} | ${SIDE_LABELS[s.side]} | ${fmt(c.seller, 1)} | ${fmt(c.facilitator, 1)} | ${fmt(c.chain, 1)} | ${fmt(c.client, 1)} | ${fmt(c.total, 1)} | ${fmt(cores, 2)} |`;
   });
   return [
     'CPU per paid 200 in ms (user + system, all threads, from /proc; 10 ms resolution per process and segment): seller,',
@@ -94,7 +251,7 @@ function cpuLines(paid: PaidBenchmarkResult): string[] {
 }
 
 function serviceStatsLines(paid: PaidBenchmarkResult): string[] {
-  const okOurs = paid.levels.reduce((a, l) => a + l.ours.ok, 0);
+  const okOurs = paid.levels.reduce((a, l) => a + l.ours.ok + (l.oursBatch?.ok ?? 0), 0);
   const stat = (name: string) =>
     paid.serviceStats[name] as
       | { log?: { lines: number; bytes: number }; settler?: Record<string, number> }
@@ -105,7 +262,7 @@ function serviceStatsLines(paid: PaidBenchmarkResult): string[] {
   const per = (n: number | undefined) => fmt(n === undefined ? undefined : n / okOurs, 2);
   const s = facilitator.settler ?? {};
   return [
-    `Our services over the whole run (warm-up included), per paid 200 of ours: facilitator RPC HTTP requests ${per(s.httpRequests)},`,
+    `Our services over the whole run (warm-up and deposits included), per timed paid 200 of ours (exact and batch-settlement): facilitator RPC HTTP requests ${per(s.httpRequests)},`,
     `transactions sent ${per(s.transactionsSent)}, receipt polls ${per(s.receiptPolls)}, nonce resyncs ${s.nonceResyncs ?? '–'} in total; log lines`,
     `gateway ${per(gateway.log?.lines)} (${per(gateway.log?.bytes)} bytes), facilitator ${per(facilitator.log?.lines)} (${per(facilitator.log?.bytes)} bytes).`,
     '',
@@ -198,12 +355,12 @@ export function renderMarkdown(r: BenchResults, findings: string[] = []): string
     `- Date: ${r.startedAt} (run took ${r.durationSeconds} s)`,
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, commit ${m.gitCommit ?? 'unknown'}`,
     `- Load average at start ${m.loadAverage.join(' / ')}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(' / ')}` : ''} (1 / 5 / 15 min). The machine is shared with other`,
-    "  engineers' builds and tests, so absolute numbers are noisy; the two sides run alternately in the same invocation so the",
+    "  engineers' builds and tests, so absolute numbers are noisy; the sides run alternately in the same invocation so the",
     '  ratios are the figures to read.',
     '- Chain: the local devnet (anvil, automine, chain id 84532, EIP-3009 USDC at the Base Sepolia address), without its periodic',
     '  state dumps during the run (they cost more with every block, on both sides alike).',
     '',
-    ...(r.paid ? paidSection(r.paid) : []),
+    ...(r.paid ? paidSection(r.paid, r.paidGenerated, r.gas) : r.gas ? gasLines(r.gas) : []),
     ...(r.components ? componentSection(r.components) : []),
     ...(r.coldStart ? coldStartSection(r.coldStart) : []),
     ...agentSection(r.agent, r.options.sections.includes('agent')),

@@ -14,6 +14,9 @@ import { z } from 'zod';
 // takes tens of seconds to start on a loaded 2-core machine.
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]+$/) as unknown as z.ZodType<`0x${string}`>;
+/** `generated`: the local procedural generator per request; `prerendered`: one PNG rendered at start. */
+const ImageMode = z.enum(['generated', 'prerendered']);
+export type ImageMode = z.infer<typeof ImageMode>;
 export const ServiceConfig = z.discriminatedUnion('role', [
   z.object({ role: z.literal('ours-facilitator'), rpcUrl: z.string(), settlerKey: hex }),
   z.object({
@@ -21,9 +24,23 @@ export const ServiceConfig = z.discriminatedUnion('role', [
     rpcUrl: z.string(),
     facilitatorUrl: z.string(),
     sellerAddress: hex,
+    image: ImageMode,
   }),
-  z.object({ role: z.literal('reference-facilitator'), rpcUrl: z.string(), settlerKey: hex }),
-  z.object({ role: z.literal('reference-seller'), facilitatorUrl: z.string(), sellerAddress: hex }),
+  z.object({
+    role: z.literal('reference-facilitator'),
+    rpcUrl: z.string(),
+    settlerKey: hex,
+    scheme: z.enum(['exact', 'batch-settlement']),
+  }),
+  z.object({
+    role: z.literal('reference-seller'),
+    facilitatorUrl: z.string(),
+    sellerAddress: hex,
+    image: ImageMode,
+    scheme: z.enum(['exact', 'batch-settlement']),
+  }),
+  /** The same image answer as the paid routes (body parsed, image stored, base64 JSON), no payment. */
+  z.object({ role: z.literal('unpaid-seller'), image: ImageMode }),
 ]);
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
@@ -32,6 +49,17 @@ const countLine = (line: string) => {
   logStats.lines += 1;
   logStats.bytes += line.length + 1;
 };
+
+async function imageGeneratorFor(mode: ImageMode) {
+  if (mode === 'prerendered') {
+    const { prerenderedImageGenerator } = await import('./prerendered.ts');
+    return prerenderedImageGenerator();
+  }
+  const { defaultRenderThreads, LocalImageGenerator } = await import('@agentic-payments/imaging');
+  const generator = new LocalImageGenerator({ threads: defaultRenderThreads() });
+  await generator.warm();
+  return generator;
+}
 
 async function start(
   config: ServiceConfig,
@@ -54,9 +82,7 @@ async function start(
       const { createJsonLogger: createGatewayLogger, startGateway } = await import(
         '@agentic-payments/gateway'
       );
-      const { defaultRenderThreads, LocalImageGenerator } = await import('@agentic-payments/imaging');
-      const imageGenerator = new LocalImageGenerator({ threads: defaultRenderThreads() });
-      await imageGenerator.warm();
+      const imageGenerator = await imageGeneratorFor(config.image);
       const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
       const running = await startGateway({
         port: 0,
@@ -69,6 +95,8 @@ async function start(
         // The same generator, in the same number of render threads, as the reference seller's.
         imageGenerator,
         logger: createGatewayLogger({ write: countLine }),
+        // Claims and settles only when the bench stops the gateway (no timer firing mid-segment).
+        batchSettlement: { claimIntervalSeconds: 0 },
       });
       return {
         url: running.url,
@@ -85,13 +113,16 @@ async function start(
     }
     case 'reference-seller': {
       const { startReferenceSeller } = await import('./reference-stack.ts');
-      const { defaultRenderThreads, LocalImageGenerator } = await import('@agentic-payments/imaging');
-      const imageGenerator = new LocalImageGenerator({ threads: defaultRenderThreads() });
-      await imageGenerator.warm();
+      const imageGenerator = await imageGeneratorFor(config.image);
       return {
         ...(await startReferenceSeller({ ...config, imageGenerator })),
         extra: () => ({}),
       };
+    }
+    case 'unpaid-seller': {
+      const { startUnpaidSeller } = await import('./unpaid-seller.ts');
+      const imageGenerator = await imageGeneratorFor(config.image);
+      return { ...(await startUnpaidSeller({ imageGenerator })), extra: () => ({}) };
     }
   }
 }
