@@ -30,6 +30,57 @@ describe('lambdaResultBytes', () => {
     expect(await response.json()).toStrictEqual({ a: 'b' });
   });
 
+  it('equals the length of the serialized result for every kind of text and binary body', async () => {
+    // The result as hono/aws-lambda builds it, serialized: what the fast count must equal.
+    const serialized = (status: number, headers: Headers, body: Uint8Array, base64: boolean) =>
+      Buffer.byteLength(
+        JSON.stringify({
+          statusCode: status,
+          headers: Object.fromEntries(headers),
+          body: base64 ? Buffer.from(body).toString('base64') : new TextDecoder().decode(body),
+          isBase64Encoded: base64,
+        }),
+      );
+    const enc = new TextEncoder();
+    const bodies: Array<[string, Uint8Array, string]> = [
+      [
+        'json with quotes and backslashes',
+        enc.encode(JSON.stringify({ a: 'say "hi" \\ c:\\path' })),
+        'application/json',
+      ],
+      ['every control character', Uint8Array.from({ length: 32 }, (_, i) => i), 'text/plain'],
+      [
+        'non-ASCII, U+2028 and emoji',
+        enc.encode('é ü 漢字 \u2028 \u{1F600} \x7f'),
+        'text/plain; charset=utf-8',
+      ],
+      [
+        'invalid UTF-8',
+        Uint8Array.from([0x61, 0xc3, 0x28, 0xe2, 0x82, 0xed, 0xa0, 0x80, 0xff, 0x22]),
+        'text/plain',
+      ],
+      ['empty', new Uint8Array(0), 'application/json'],
+      [
+        'binary of every length mod 3',
+        Uint8Array.from({ length: 3_001 }, (_, i) => (i * 7) & 0xff),
+        'image/png',
+      ],
+      [
+        'random bytes as text',
+        Uint8Array.from({ length: 4_096 }, () => Math.floor(Math.random() * 256)),
+        'text/plain',
+      ],
+    ];
+    for (const [name, body, type] of bodies) {
+      const response = new Response(body.length === 0 ? null : body, {
+        status: 201,
+        headers: { 'content-type': type },
+      });
+      const base64 = body.length > 0 && type.startsWith('image/');
+      expect(await lambdaResultBytes(response), name).toBe(serialized(201, response.headers, body, base64));
+    }
+  });
+
   it('counts a binary body as base64, as hono/aws-lambda sends it', async () => {
     const bytes = await lambdaResultBytes(
       new Response(new Uint8Array(3_000), { headers: { 'content-type': 'image/png' } }),

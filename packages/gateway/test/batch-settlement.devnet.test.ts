@@ -36,14 +36,20 @@ const DEPOSIT = 30n * PRICE; // the session budget: 25 images and a rest to refu
 const TRANSFER = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 
 let devnet: DevnetClient;
+let settler: Address;
 let facilitator: RunningFacilitator;
 const cleanups: Array<() => Promise<void> | void> = [];
 
 beforeAll(async () => {
   devnet = connectDevnet({ rpcUrl: provided.rpcUrl });
+  // A settler of this file's own: other test files settle in parallel on the shared devnet, and
+  // this file counts its settler's transactions.
+  const [own] = await devnet.fundPayers(1, 0n, 10n ** 18n);
+  if (own === undefined) throw new Error('no settler');
+  settler = own.address;
   facilitator = await startFacilitator({
     rpcUrl: provided.rpcUrl,
-    privateKey: provided.accounts.settler.privateKey,
+    privateKey: own.privateKey,
     network: 'devnet',
     port: 0,
     receiptTimeoutMs: 10_000,
@@ -114,7 +120,6 @@ describe('batch-settlement on the devnet with the official client', () => {
     const { gateway, channels } = await startChannelGateway(seller, flaky);
 
     const startBlock = await devnet.publicClient.getBlockNumber();
-    const settler = provided.accounts.settler.address;
     const settlerNonceBefore = await devnet.publicClient.getTransactionCount({ address: settler });
     const payerBefore = await devnet.usdcBalance(payer.address);
 

@@ -34,6 +34,7 @@ const TOKEN = 'claim-job-token-0123456789abcdef';
 const TRANSFER = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 
 let devnet: DevnetClient;
+let settler: Address;
 let facilitator: RunningFacilitator;
 let gateway: RunningGateway;
 let dataDir: string;
@@ -42,10 +43,15 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   devnet = connectDevnet({ rpcUrl: provided.rpcUrl });
+  // A settler of this file's own: other test files settle in parallel on the shared devnet, and
+  // this file counts its settler's transactions.
+  const [own] = await devnet.fundPayers(1, 0n, 10n ** 18n);
+  if (own === undefined) throw new Error('no settler');
+  settler = own.address;
   // As in the cloud: the facilitator signs claims and refunds only for a server with a token.
   facilitator = await startFacilitator({
     rpcUrl: provided.rpcUrl,
-    privateKey: provided.accounts.settler.privateKey,
+    privateKey: own.privateKey,
     network: 'devnet',
     port: 0,
     receiptTimeoutMs: 10_000,
@@ -121,7 +127,6 @@ describe('claim-lambda handler (the scheduled claim job) on the devnet', () => {
     const [channel] = await channels.list();
     expect(channel?.chargedCumulativeAmount).toBe((BigInt(IMAGES) * PRICE).toString());
     expect(channel?.totalClaimed).toBe('0');
-    const settler = provided.accounts.settler.address;
     const nonce = () => devnet.publicClient.getTransactionCount({ address: settler });
     const afterDeposit = await nonce();
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the channel is now idle (1 s)
