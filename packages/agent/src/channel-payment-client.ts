@@ -26,6 +26,7 @@ import {
   PaymentRefusedError,
   provablyUnsettled,
   refusal,
+  spendControls,
   toBigInt,
 } from './payment-client.ts';
 import {
@@ -324,16 +325,7 @@ export function createChannelPaidFetch(
     const client = new x402Client()
       .register(policy.network.caip2, scheme)
       .registerPolicy((_version, requirements) => batchOffer(requirements).filter(allowed))
-      .setSpendControls({
-        maxAmountPerPayment: false,
-        allowedAssets: [
-          {
-            network: policy.network.caip2,
-            asset: policy.network.usdcAddress,
-            maxAmountPerPayment: policy.maxPayment.toString(),
-          },
-        ],
-      })
+      .setSpendControls(spendControls(policy))
       .onBeforePaymentCreation(async ({ selectedRequirements }) => {
         const decision = evaluateRequirement(policy, spendingState(), selectedRequirements);
         if (!decision.allowed) {

@@ -4,7 +4,7 @@ import {
   createChannelPaidFetch,
   sessionChannelSalt,
 } from './channel-payment-client.ts';
-import { GatewayError, readPurchasedImage } from './gateway-client.ts';
+import { GatewayError, orderRequest, readPurchasedImage } from './gateway-client.ts';
 import {
   channelRemaining,
   channelSummary,
@@ -64,16 +64,7 @@ export async function buyThroughChannel(
   });
   let result: ChannelPaidResult;
   try {
-    result = await pay(`${config.gatewayUrl}/generate_image`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        request_id: request.request_id,
-        prompt: request.prompt,
-        size: request.size,
-        quality: request.quality,
-      }),
-    });
+    result = await pay(`${config.gatewayUrl}/generate_image`, orderRequest(request));
   } catch (error) {
     return onRefused(error);
   }

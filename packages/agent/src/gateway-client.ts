@@ -14,6 +14,16 @@ export interface ImageOrder {
   quality: 'standard' | 'premium';
 }
 
+/** The `POST /generate_image` request for `order` (the quote's unpaid request and the paid one alike). */
+export function orderRequest(order: ImageOrder): RequestInit {
+  const { request_id, prompt, size, quality } = order;
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ request_id, prompt, size, quality }),
+  };
+}
+
 export interface Quote {
   amount: bigint;
   payTo: string;
@@ -58,11 +68,7 @@ export async function requestQuote(
 ): Promise<Quote> {
   let response: Response;
   try {
-    response = await fetchImpl(`${gatewayUrl}/generate_image`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(order),
-    });
+    response = await fetchImpl(`${gatewayUrl}/generate_image`, orderRequest(order));
   } catch (error) {
     throw new GatewayError(
       'gateway_unreachable',

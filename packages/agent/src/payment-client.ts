@@ -1,5 +1,5 @@
 import { AppError, walkErrors } from '@agentic-payments/x402';
-import { x402Client, x402HTTPClient } from '@x402/core/client';
+import { type SpendControls, x402Client, x402HTTPClient } from '@x402/core/client';
 import type { PaymentRequirements } from '@x402/core/types';
 import { type ClientEvmSigner, ExactEvmScheme } from '@x402/evm';
 import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/client';
@@ -153,6 +153,23 @@ export function createGuardedSigner(
   };
 }
 
+/**
+ * The x402 client's own spend controls, as a second line behind the policy: only the network's
+ * USDC, at most the per-payment cap (the same for the exact and the batch-settlement client).
+ */
+export function spendControls(policy: SpendingPolicy): SpendControls {
+  return {
+    maxAmountPerPayment: false,
+    allowedAssets: [
+      {
+        network: policy.network.caip2,
+        asset: policy.network.usdcAddress,
+        maxAmountPerPayment: policy.maxPayment.toString(),
+      },
+    ],
+  };
+}
+
 export function requirementAmount(requirement: PaymentRequirements): bigint | undefined {
   const raw = requirement as unknown as Record<string, unknown>;
   return toBigInt(raw.amount ?? raw.maxAmountRequired);
@@ -275,16 +292,7 @@ export function createPaidFetch(options: PaidFetchOptions): typeof globalThis.fe
       .register(policy.network.caip2, new ExactEvmScheme(signer))
       .registerV1(policy.network.v1Name, new ExactEvmSchemeV1(signer))
       .registerPolicy((_version, requirements) => requirements.filter(allowed))
-      .setSpendControls({
-        maxAmountPerPayment: false,
-        allowedAssets: [
-          {
-            network: policy.network.caip2,
-            asset: policy.network.usdcAddress,
-            maxAmountPerPayment: policy.maxPayment.toString(),
-          },
-        ],
-      })
+      .setSpendControls(spendControls(policy))
       .onBeforePaymentCreation(async ({ selectedRequirements }) => {
         const decision = evaluateRequirement(policy, state(), selectedRequirements);
         if (decision.allowed) return undefined;

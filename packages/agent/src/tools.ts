@@ -2,7 +2,7 @@ import { findError, formatUsdc } from '@agentic-payments/x402';
 import { type InvokableTool, tool } from '@strands-agents/sdk';
 import { z } from 'zod';
 import { buyThroughChannel } from './channel-purchase.ts';
-import { GatewayError, readPurchasedImage, requestQuote } from './gateway-client.ts';
+import { GatewayError, orderRequest, readPurchasedImage, requestQuote } from './gateway-client.ts';
 import { createPaidFetch, PaymentFailedError, PaymentRefusedError } from './payment-client.ts';
 import { channelRemaining, channelSummary, closeSessionChannel } from './session-channel.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
@@ -307,16 +307,7 @@ export function createSessionTools(deps: AgentDeps, ctx: SessionContext): Invoka
       });
       let response: Response;
       try {
-        response = await paidFetch(`${config.gatewayUrl}/generate_image`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            request_id: request.request_id,
-            prompt: request.prompt,
-            size: request.size,
-            quality: request.quality,
-          }),
-        });
+        response = await paidFetch(`${config.gatewayUrl}/generate_image`, orderRequest(request));
       } catch (error) {
         const refusal = refusalFrom(error);
         deps.log({
