@@ -287,16 +287,17 @@ describe.each(adapters)(
       const payer = await openPayer(offer);
       expect((await buy(seed, offer, await payer.deposit(10n * PRICE, PRICE))).kind).toBe('charged');
 
-      // Instance A reads the channel for its reservation and is held right after the read;
-      // instance B reserves the same channel meanwhile; then A's version-conditioned write runs.
+      // Instance A reads the channel and is held right after the read; instance B reserves the
+      // same channel meanwhile; then A's reservation starts from the record it read (now stale)
+      // and its version-conditioned write runs.
       const paused = pausingStore(a);
       const instanceA = paymentsOver(paused.store);
       const instanceB = paymentsOver(b);
       const voucher = await payer.voucher(2n * PRICE);
       const voucherCopy = structuredClone(voucher); // each request has its own payload object
-      // A's first channel read (the cumulative check) goes through; its second, the read of the
-      // reservation's read-modify-write, is held while B reserves.
-      paused.hold(1);
+      // A's one channel read (the cumulative check; its reservation's read-modify-write starts
+      // from that record instead of reading again) is held while B reserves.
+      paused.hold(0);
       const first = instanceA.verify(voucher, offer);
       await paused.reached();
       const second = await instanceB.verify(voucherCopy, offer);
@@ -395,6 +396,50 @@ describe.each(adapters)(
         );
       await Promise.all(Array.from({ length: 16 }, (_, i) => bump(i)));
       expect((await storages[0]?.get(payer.channelId))?.refundNonce).toBe(16);
+    });
+
+    it('reads a channel once per voucher: the reservation and the commit start from the record this instance last read or wrote', async () => {
+      const [store] = stores();
+      const seed = paymentsOver(store);
+      const offer = await seed.offer(requirements);
+      if (offer === undefined) throw new Error('no offer');
+      const payer = await openPayer(offer);
+      expect((await buy(seed, offer, await payer.deposit(10n * PRICE, PRICE))).kind).toBe('charged');
+      const reads: string[] = [];
+      const counted = paymentsOver({
+        ...store,
+        get: (key, now) => {
+          reads.push(key);
+          return store.get(key, now);
+        },
+      });
+      expect((await buy(counted, offer, await payer.voucher(2n * PRICE))).kind).toBe('charged');
+      expect(reads.filter((key) => key.startsWith('channel:'))).toHaveLength(1);
+      expect((await seed.storage.get(payer.channelId))?.chargedCumulativeAmount).toBe(
+        (2n * PRICE).toString(),
+      );
+    });
+
+    it('answers "leave it" only for the stored record: a remembered one that another instance changed is read again', async () => {
+      const [a, b] = stores();
+      const seed = paymentsOver(a);
+      const offer = await seed.offer(requirements);
+      if (offer === undefined) throw new Error('no offer');
+      const payer = await openPayer(offer);
+      expect((await buy(seed, offer, await payer.deposit(10n * PRICE, PRICE))).kind).toBe('charged');
+      const [first, second] = [createChannelStorage(a), createChannelStorage(b)];
+      await first.get(payer.channelId); // remembered: no withdrawal requested
+      await second.updateChannel(payer.channelId, (current) =>
+        current === undefined ? current : { ...current, withdrawRequestedAt: 1_700_000_000 },
+      );
+      // "Clear a requested withdrawal, else leave it": on the remembered record there is nothing to clear.
+      const cleared = await first.updateChannel(payer.channelId, (current) =>
+        current === undefined || current.withdrawRequestedAt === 0
+          ? current
+          : { ...current, withdrawRequestedAt: 0 },
+      );
+      expect(cleared.status).toBe('updated');
+      expect((await second.get(payer.channelId))?.withdrawRequestedAt).toBe(0);
     });
   },
 );

@@ -117,6 +117,8 @@ export interface ChannelStorageOptions {
   readonly now?: () => number;
   /** Attempts of one `updateChannel` under contention before it gives up (`channel_contended`). */
   readonly maxAttempts?: number;
+  /** Channel records whose last known version this instance keeps (default 10,000). */
+  readonly knownRecords?: number;
 }
 
 /**
@@ -149,6 +151,20 @@ export function createChannelStorage(
       document,
     }) satisfies LedgerRecord;
 
+  // The last record this instance read or wrote per channel key: a read-modify-write starts from it
+  // instead of reading again. It may be stale (another instance wrote since); the write is
+  // conditioned on its version all the same, so a stale start only costs the lost race's retry, on
+  // the record that won (returned by the failed condition). A request therefore reads its channel
+  // once (the scheme's `get`) and then only writes. Insertion-ordered: the oldest entry goes first.
+  const knownLimit = options.knownRecords ?? 10_000;
+  const known = new Map<string, LedgerRecord>();
+  const remember = (key: string, found: LedgerRecord | undefined) => {
+    known.delete(key);
+    if (found === undefined) return;
+    known.set(key, found);
+    if (known.size > knownLimit) known.delete(known.keys().next().value as string);
+  };
+
   /** Read-modify-write of one record under its version: `change` returns the next document or
    * `undefined` to delete it; `same` to leave it. */
   const mutate = async (
@@ -157,32 +173,53 @@ export function createChannelStorage(
     change: (current: LedgerRecord | undefined) => string | undefined | typeof same,
     beforeCreate?: () => Promise<unknown>,
   ): Promise<'updated' | 'deleted' | 'unchanged'> => {
-    let known: LedgerRecord | undefined | null = null; // null: not read yet
+    const remembered = kind === 'channel' ? known.get(key) : undefined;
+    // null: read it. A channel starts from its last known record, if any.
+    let start: LedgerRecord | undefined | null = remembered ?? null;
+    let fromMemory = remembered !== undefined;
+    let lostRaces = 0;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      if (attempt > 0) await backoff(attempt);
-      const current: LedgerRecord | undefined = known === null ? await store.get(key, now()) : known;
-      known = null;
+      if (lostRaces > 0) await backoff(lostRaces);
+      const current: LedgerRecord | undefined = start === null ? await store.get(key, now()) : start;
+      start = null;
       const next = change(current);
-      if (next === same) return 'unchanged';
+      if (next === same) {
+        // "Leave it" is only answered for the record as stored: a remembered one is read first.
+        if (!fromMemory) return 'unchanged';
+        fromMemory = false;
+        continue;
+      }
+      fromMemory = false;
       if (next === undefined) {
         if (current === undefined) return 'unchanged';
-        if (await store.remove(key, current.version)) return 'deleted';
+        const removed = await store.remove(key, current.version);
+        // Either way the key is gone or changed: the next attempt reads it.
+        known.delete(key);
+        if (removed) return 'deleted';
+        lostRaces += 1;
         continue;
       }
+      const written =
+        current === undefined
+          ? record(key, kind, 0, next)
+          : { ...current, version: current.version + 1, document: next };
+      let won: { ok: true } | { ok: false; existing: LedgerRecord | undefined };
       if (current === undefined) {
         await beforeCreate?.();
-        const created = await store.create(record(key, kind, 0, next), now());
-        if (created.created) return 'updated';
-        known = created.existing;
-        continue;
+        const created = await store.create(written, now());
+        won = created.created ? { ok: true } : { ok: false, existing: created.existing };
+      } else {
+        const replaced = await store.replace(written, current.version);
+        won = replaced.replaced ? { ok: true } : { ok: false, existing: replaced.existing };
       }
-      const replaced = await store.replace(
-        { ...current, version: current.version + 1, document: next },
-        current.version,
-      );
-      if (replaced.replaced) return 'updated';
-      known = replaced.existing;
+      if (won.ok) {
+        if (kind === 'channel') remember(key, written);
+        return 'updated';
+      }
+      start = won.existing;
+      lostRaces += 1;
     }
+    known.delete(key);
     throw new ChannelStateError('channel_contended', `record ${key} kept changing under us`, {
       httpStatus: 503,
     });
@@ -202,7 +239,9 @@ export function createChannelStorage(
     });
 
   const get = async (channelId: string): Promise<Channel | undefined> => {
-    const found = await store.get(channelKey(channelId), now());
+    const key = channelKey(channelId);
+    const found = await store.get(key, now());
+    remember(key, found);
     return found === undefined ? undefined : parseChannel(found);
   };
 

@@ -33,7 +33,7 @@ const ItemSchema = z.object({
   created_at: z.number(),
   image_id: z.string().optional(),
   authorization: z
-    .object({ key: z.string(), payer: z.string(), nonce: z.string(), validBefore: z.string() })
+    .object({ key: z.string().optional(), payer: z.string(), nonce: z.string(), validBefore: z.string() })
     .optional(),
   transaction: z.string().optional(),
   receipt: z

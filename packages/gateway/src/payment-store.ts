@@ -37,8 +37,12 @@ export interface StoredReceipt {
 
 /** The authorization a purchase is paid with (what the chain is asked about on recovery). */
 export interface AuthorizationRef {
-  /** `authorizationKey(...)` of the authorization. */
-  readonly key: string;
+  /**
+   * `authorizationKey(...)` of the authorization: the ledger binds it to one purchase (an EIP-3009
+   * authorization pays once, ever). Absent: nothing to bind (a channel voucher is spent by its
+   * channel, whose cumulative amount moves on; see `purchase-channel.ts`).
+   */
+  readonly key?: string | undefined;
   readonly payer: string;
   readonly nonce: string;
   /** EIP-3009 validBefore, seconds since epoch (decimal string). */

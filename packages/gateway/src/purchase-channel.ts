@@ -175,10 +175,9 @@ export async function purchaseWithChannel(
     offer,
     ledger: createPurchaseLedger(deps.paymentStore, { retentionMs: RETENTION_MS }),
     // A voucher is spent by the channel itself (its cumulative amount moves on), not by a binding:
-    // the binding is the purchase's own, so a client that resends a voucher under another request
-    // id after a failure is judged by the channel (stale → corrective 402), never refused forever.
+    // no key, so the ledger writes no binding record, and a client that resends a voucher under
+    // another request id after a failure is judged by the channel (stale → corrective 402).
     authorization: {
-      key: `channel-purchase:${key}`,
       payer: channelConfig.payer,
       nonce: voucher.maxClaimableAmount,
       validBefore: String(Math.floor(deps.clock.now() / 1000) + offer.maxTimeoutSeconds),

@@ -12,9 +12,15 @@ import { type BeginParameters, createPurchaseLedger } from './purchase-ledger.ts
 const NOW = 1_700_000_000_000;
 const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
-const authorization = (overrides: Partial<AuthorizationRef> = {}): AuthorizationRef => {
+const authorization = (overrides: Partial<AuthorizationRef> = {}): AuthorizationRef & { key: string } => {
   const nonce = overrides.nonce ?? `0x${crypto.randomUUID().replaceAll('-', '')}`;
   return { key: `auth:${nonce}`, payer: PAYER, nonce, validBefore: String(NOW / 1000 + 300), ...overrides };
+};
+
+/** The binding record's key of a purchase's authorization. */
+const bindingKey = (params: BeginParameters): string => {
+  if (params.authorization.key === undefined) throw new Error('this authorization binds nothing');
+  return params.authorization.key;
 };
 
 function beginParams(overrides: Partial<BeginParameters> = {}): BeginParameters {
@@ -111,6 +117,23 @@ describe('createDynamoDbPaymentStore on the local engine', () => {
   );
 });
 
+describe('an authorization without a key (a channel voucher: nothing to bind)', () => {
+  it('begins with one write and releases with one delete, and binds no record', async () => {
+    const store = createDynamoDbPaymentStore({ client: inProcess, tableName: 'payments-test' });
+    const ledger = createPurchaseLedger(store, { retentionMs: 7_200_000 });
+    const { key: _none, ...unbound } = authorization();
+    sent.length = 0;
+    const begun = await ledger.begin(beginParams({ authorization: unbound }));
+    if (begun.kind !== 'fresh') throw new Error(`expected fresh, got ${begun.kind}`);
+    expect(sent).toStrictEqual(['PutItemCommand']);
+    expect((await store.get(begun.holder.key, NOW))?.authorization).toStrictEqual(unbound);
+    sent.length = 0;
+    expect(await ledger.release(begun.holder)).toBe(true);
+    expect(sent).toStrictEqual(['DeleteItemCommand']);
+    expect(await store.get(begun.holder.key, NOW)).toBeUndefined();
+  });
+});
+
 /** A ledger over a fresh store, with one purchase begun (`fresh`) under `params`. */
 async function begun(makeStore: () => PaymentStore, overrides: Partial<BeginParameters> = {}) {
   const store = makeStore();
@@ -132,7 +155,7 @@ describe.each(adapters)('purchase ledger over %s', (_name, makeStore) => {
         version: 0,
         leaseUntil: NOW + 60_000,
       });
-      expect(await store.get(params.authorization.key, NOW)).toMatchObject({
+      expect(await store.get(bindingKey(params), NOW)).toMatchObject({
         kind: 'authorization',
         state: 'bound',
         holder: params.key,
@@ -180,7 +203,7 @@ describe.each(adapters)('purchase ledger over %s', (_name, makeStore) => {
       const key = `purchase:${crypto.randomUUID()}`;
       await ledger.begin({ ...params, key });
       expect(await store.get(key, NOW)).toBeUndefined();
-      expect(await store.get(params.authorization.key, NOW)).toMatchObject({ holder: params.key });
+      expect(await store.get(bindingKey(params), NOW)).toMatchObject({ holder: params.key });
     });
 
     it('replay: a settled purchase asked again by its payer (another authorization) returns the receipt', async () => {
@@ -249,7 +272,7 @@ describe.each(adapters)('purchase ledger over %s', (_name, makeStore) => {
       const { store, ledger, params, holder } = await begun(makeStore);
       expect(await ledger.release(holder)).toBe(true);
       expect(await store.get(params.key, NOW)).toBeUndefined();
-      expect(await store.get(params.authorization.key, NOW)).toBeUndefined();
+      expect(await store.get(bindingKey(params), NOW)).toBeUndefined();
       const again = await ledger.begin({ ...params, key: `purchase:${crypto.randomUUID()}` });
       expect(again.kind).toBe('fresh');
     });
@@ -264,7 +287,7 @@ describe.each(adapters)('purchase ledger over %s', (_name, makeStore) => {
       expect(taken.kind).toBe('taken');
       expect(await ledger.release(holder)).toBe(false);
       expect(await store.get(params.key, NOW)).toMatchObject({ version: 1 });
-      expect(await store.get(params.authorization.key, NOW)).toMatchObject({ holder: params.key });
+      expect(await store.get(bindingKey(params), NOW)).toMatchObject({ holder: params.key });
     });
   });
 

@@ -90,8 +90,8 @@ export function createPurchaseLedger(
   store: PaymentStore,
   options: { readonly retentionMs: number },
 ): PurchaseLedger {
-  const bindingOf = (purchase: LedgerRecord, authorization: AuthorizationRef, now: number): LedgerRecord => ({
-    key: authorization.key,
+  const bindingOf = (purchase: LedgerRecord, key: string, now: number): LedgerRecord => ({
+    key,
     kind: 'authorization',
     state: 'bound',
     version: 0,
@@ -103,9 +103,13 @@ export function createPurchaseLedger(
     createdAt: now,
   });
 
-  /** Bind `authorization` to `purchase`: true when it is (now or already) bound to it. */
+  /**
+   * Bind `authorization` to `purchase`: true when it is (now or already) bound to it, or when it
+   * has no key (nothing to bind: no write).
+   */
   const bind = async (purchase: LedgerRecord, authorization: AuthorizationRef, now: number) => {
-    const created = await store.create(bindingOf(purchase, authorization, now), now);
+    if (authorization.key === undefined) return true;
+    const created = await store.create(bindingOf(purchase, authorization.key, now), now);
     return created.created || created.existing.holder === purchase.key;
   };
 
@@ -130,7 +134,7 @@ export function createPurchaseLedger(
       };
       // The purchase first (the idempotency key): only its one holder binds the authorization to it
       // (an authorization pays for one purchase only, ever). A retry, a replay or a lost race costs
-      // one conditional put; a fresh purchase two.
+      // one conditional put; a fresh purchase two (one when its authorization has no key to bind).
       const created = await store.create(purchase, params.now);
       if (created.created) {
         if (await bind(purchase, params.authorization, params.now))
@@ -204,9 +208,9 @@ export function createPurchaseLedger(
     async release(holder) {
       // The binding goes only with the purchase: after a takeover it belongs to the new holder.
       if (!(await store.remove(holder.key, holder.version))) return false;
-      const authorization = holder.authorization;
-      if (authorization !== undefined) {
-        const binding = await store.get(authorization.key, 0);
+      const bindingKey = holder.authorization?.key;
+      if (bindingKey !== undefined) {
+        const binding = await store.get(bindingKey, 0);
         if (binding?.holder === holder.key) await store.remove(binding.key, binding.version);
       }
       return true;
