@@ -859,6 +859,42 @@ describe('GET /health and CORS', () => {
     );
   });
 
+  it('answers a preflight with 204, the methods and the x402 request headers', async () => {
+    const res = await setup().app.request('/generate_image', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,payment-signature',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-methods')).toBe('GET,POST,OPTIONS');
+    expect(res.headers.get('access-control-allow-headers')).toBe('Content-Type,PAYMENT-SIGNATURE,X-PAYMENT');
+    expect(res.headers.get('access-control-expose-headers')).toBe(
+      'PAYMENT-REQUIRED,PAYMENT-RESPONSE,X-PAYMENT-RESPONSE',
+    );
+  });
+
+  it('allows any origin on every answer (a paid 200, a 404, a 500) with its own headers kept', async () => {
+    const { post, app, paymentStore } = setup();
+    const paid = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+    expect(paid.status).toBe(200);
+    expect(paid.headers.get('access-control-allow-origin')).toBe('*');
+    expect(paid.headers.get('payment-response')).toBeTruthy();
+    expect(paid.headers.get('content-type')).toMatch(/^application\/json/);
+    const missing = await app.request('/nope');
+    expect(missing.headers.get('access-control-allow-origin')).toBe('*');
+    paymentStore.create = async () => {
+      throw new Error('broken');
+    };
+    const failed = await post(body(), { 'PAYMENT-SIGNATURE': (await buildPayment()).header });
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get('access-control-allow-origin')).toBe('*');
+    expect(failed.headers.get('access-control-expose-headers')).toContain('PAYMENT-RESPONSE');
+  });
+
   it('answers unknown routes with 404 not_found', async () => {
     const res = await setup().app.request('/nope');
     expect(await res.json()).toStrictEqual({ error: 'not_found', message: 'not found' });
