@@ -10,8 +10,9 @@ import { type LedgerRecord, NEVER_EXPIRES, type PaymentStore } from './payment-s
  * no DynamoDB operation beyond GetItem / PutItem / DeleteItem.
  *
  * `updateChannel` is the port's atomic read-modify-write. It runs as optimistic concurrency over
- * the store's version-conditioned writes: read the record and its version, run the callback, write
- * only while the version is unchanged (create-if-absent for a new channel, delete-if-unchanged for
+ * the store's version-conditioned writes: read the record and its version (or start from the one
+ * this instance last read or wrote, see `known` below), run the callback, write only while the
+ * version is unchanged (create-if-absent for a new channel, delete-if-unchanged for
  * `undefined`), and on a lost race run the callback again on the record that won. Every gateway
  * instance sharing the table therefore serializes on the channel, not only one process. The
  * callback may run more than once and must be pure (the official scheme's callbacks are).
