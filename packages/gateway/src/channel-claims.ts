@@ -1,4 +1,5 @@
-import type { BatchSettlementChannelManager } from '@x402/evm/batch-settlement/server';
+import type { BatchSettlementChannelManager, Channel } from '@x402/evm/batch-settlement/server';
+import type { ChannelLog } from './channel-log.ts';
 import type { SettleDueFlag } from './channel-storage.ts';
 import type { Logger } from './logger.ts';
 
@@ -34,6 +35,8 @@ export interface ChannelClaimsOptions {
   readonly maxClaimsPerBatch?: number | undefined;
   /** Raised by payer-asked refunds (`ChannelPayments.settleDue`); a raised flag makes the pass settle. */
   readonly settleDue?: SettleDueFlag | undefined;
+  /** Where each channel's claim, settle and refund transactions are recorded for its payer. */
+  readonly log?: ChannelLog | undefined;
   readonly logger: Logger;
 }
 
@@ -49,25 +52,73 @@ export function startChannelClaims(
   const { logger } = options;
   let running: Promise<ChannelClaimRun> | undefined;
 
+  const maxClaimsPerBatch = options.maxClaimsPerBatch ?? 100;
+  const claimable = (channel: Channel) =>
+    BigInt(channel.chargedCumulativeAmount) > BigInt(channel.totalClaimed);
+
+  /**
+   * Claims in batches of `maxClaimsPerBatch`, one manager call (one transaction) per batch, so each
+   * claim transaction is known with the channels it claimed.
+   */
+  const claimBatches = async () => {
+    const claims: { vouchers: number; transaction: string; channelIds: string[] }[] = [];
+    const done = new Set<string>();
+    for (;;) {
+      let batch: string[] = [];
+      const results = await manager.claim({
+        maxClaimsPerBatch,
+        // The manager claims exactly the channels whose charge is ahead of their claim (the same
+        // test as here), in the order given.
+        selectClaimChannels: (channels) => {
+          const selected = channels
+            .filter((c) => claimable(c) && !done.has(c.channelId.toLowerCase()))
+            .slice(0, maxClaimsPerBatch);
+          batch = selected.map((c) => c.channelId.toLowerCase());
+          return selected;
+        },
+      });
+      for (const result of results) {
+        logger.info('channel_claimed', { vouchers: result.vouchers, transaction: result.transaction });
+        claims.push({ ...result, channelIds: batch });
+        await options.log?.record(batch, { kind: 'claim', transaction: result.transaction });
+      }
+      for (const id of batch) done.add(id);
+      if (results.length === 0 || batch.length < maxClaimsPerBatch) return claims;
+    }
+  };
+
   const pass = async (): Promise<ChannelClaimRun> => {
     // Read before claiming: a refund raised after this read keeps the flag for the next pass.
     const due = await options.settleDue?.read();
-    const claims = await manager.claim({ maxClaimsPerBatch: options.maxClaimsPerBatch ?? 100 });
-    for (const claim of claims)
-      logger.info('channel_claimed', { vouchers: claim.vouchers, transaction: claim.transaction });
+    const claims = await claimBatches();
     const refunds =
       options.refundIdleSeconds === undefined
         ? []
         : await manager.refundIdleChannels({ idleSecs: options.refundIdleSeconds });
-    for (const refund of refunds)
+    for (const refund of refunds) {
       logger.info('channel_refunded', { channel_id: refund.channel, transaction: refund.transaction });
+      await options.log?.record([refund.channel], { kind: 'refund', transaction: refund.transaction });
+    }
     let settle: ChannelClaimRun['settle'];
     if (claims.length > 0 || refunds.length > 0 || due !== undefined) {
       settle = await manager.settle();
       logger.info('channel_settled', { transaction: settle.transaction });
-      if (due !== undefined) await options.settleDue?.lower(due);
+      // Settled: every channel claimed so far, by this pass, by its refunds or by payers' refunds.
+      await options.log?.record(
+        [
+          ...claims.flatMap((c) => c.channelIds),
+          ...refunds.map((r) => r.channel),
+          ...(due?.channelIds ?? []),
+        ],
+        { kind: 'settle', transaction: settle.transaction },
+      );
+      if (due !== undefined) await options.settleDue?.lower(due.version);
     }
-    return { claims, settle, refunds };
+    return {
+      claims: claims.map(({ vouchers, transaction }) => ({ vouchers, transaction })),
+      settle,
+      refunds,
+    };
   };
 
   const runOnce = async (): Promise<ChannelClaimRun> => {

@@ -14,6 +14,7 @@ import {
   type ChannelStorage,
 } from '@x402/evm/batch-settlement/server';
 import type { BatchSettlementPaymentPayload } from './batch-settlement-payload.ts';
+import type { ChannelLog } from './channel-log.ts';
 import type { SettleDueFlag } from './channel-storage.ts';
 import type { FacilitatorClient } from './facilitator-client.ts';
 import type { Logger } from './logger.ts';
@@ -79,6 +80,8 @@ export interface ChannelPayments {
   readonly manager: BatchSettlementChannelManager;
   /** Raised after a refund claimed vouchers on chain; the claim job settles and lowers it. */
   readonly settleDue: SettleDueFlag | undefined;
+  /** Each channel's claim, settle and refund transactions (written by the claim job, read by payers). */
+  readonly log: ChannelLog | undefined;
 }
 
 export interface ChannelPaymentsOptions {
@@ -95,6 +98,8 @@ export interface ChannelPaymentsOptions {
   readonly supportedTtlMs?: number | undefined;
   /** Raised after every refund (its transaction claims the last vouchers); see `createSettleDueFlag`. */
   readonly settleDue?: SettleDueFlag | undefined;
+  /** See `channel-log.ts`; the claim job records into it, `GET /channels/:id/transactions` reads it. */
+  readonly log?: ChannelLog | undefined;
   readonly logger: Logger;
 }
 
@@ -181,6 +186,7 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
     storage,
     manager,
     settleDue: options.settleDue,
+    log: options.log,
 
     async offer(requirements) {
       const kind = await supportedKind();
@@ -312,7 +318,7 @@ export function createChannelPayments(options: ChannelPaymentsOptions): ChannelP
       if (refundClaims && options.settleDue !== undefined) {
         // The refund's transaction claimed the channel's last charge: the seller is paid by the
         // next settle, which the claim job sends while this flag is raised.
-        await options.settleDue.raise().catch((error: unknown) => {
+        await options.settleDue.raise(payment.payload.voucher.channelId).catch((error: unknown) => {
           logger.error('channel_settle_due_not_recorded', {
             channel_id: payment.payload.voucher.channelId,
             transaction: response.transaction,

@@ -445,21 +445,23 @@ describe.each(adapters)(
 );
 
 describe.each(adapters)('the settle-due flag (%s)', (_name, stores) => {
-  it('is raised by a refund, read as a version, and lowered only at the version the settle read', async () => {
+  it('is raised by a refund, read as a version with its channels, and lowered only at the version the settle read', async () => {
     const [first, second] = stores();
     if (first === undefined || second === undefined) throw new Error('two store clients expected');
     const a = createSettleDueFlag(first);
     const b = createSettleDueFlag(second);
+    const [one, two] = [`0x${'1'.repeat(64)}`, `0x${'ab'.repeat(32)}`];
     expect(await a.read()).toBeUndefined();
-    await a.raise();
+    await a.raise(one);
     const seen = await b.read();
-    expect(seen).toBeTypeOf('number');
+    expect(seen?.channelIds).toStrictEqual([one]);
     // Another refund lands while the settle runs: the settle's lower must not drop it.
-    await a.raise();
-    await b.lower(seen ?? -1);
+    await a.raise(`0x${'AB'.repeat(32)}`); // stored as the lowercase id
+    await b.lower(seen?.version ?? -1);
     const again = await b.read();
-    expect(again).toBeGreaterThan(seen ?? -1);
-    await b.lower(again ?? -1);
+    expect(again?.version).toBeGreaterThan(seen?.version ?? -1);
+    expect(again?.channelIds).toStrictEqual([one, two]);
+    await b.lower(again?.version ?? -1);
     expect(await a.read()).toBeUndefined();
   });
 });

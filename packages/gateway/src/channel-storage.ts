@@ -295,14 +295,17 @@ export function createChannelStorage(
  * delays the payout to the next settle (settle pays everything claimed so far).
  */
 export interface SettleDueFlag {
-  raise(): Promise<void>;
-  /** The flag's version while raised, else `undefined`. */
-  read(): Promise<number | undefined>;
+  /** Raise the flag for the channel a refund just claimed. */
+  raise(channelId: string): Promise<void>;
+  /** While raised: its version and the channels raised since it was last lowered. */
+  read(): Promise<{ readonly version: number; readonly channelIds: readonly string[] } | undefined>;
   /** Lower the flag if it is still at `version` (a newer raise stays). */
   lower(version: number): Promise<void>;
 }
 
 export const SETTLE_DUE_KEY = 'channel-settle-due';
+/** Channels the flag names at most (~5,800 ids fit DynamoDB's 400 KB item); the flag itself stays raised. */
+const SETTLE_DUE_MAX_CHANNELS = 5_000;
 
 /**
  * @example
@@ -314,7 +317,7 @@ export function createSettleDueFlag(
   options: { readonly now?: () => number } = {},
 ): SettleDueFlag {
   const now = options.now ?? Date.now;
-  const flag = (version: number): LedgerRecord => ({
+  const flag = (version: number, channelIds: readonly string[]): LedgerRecord => ({
     key: SETTLE_DUE_KEY,
     kind: 'settle-due',
     state: 'open',
@@ -325,15 +328,21 @@ export function createSettleDueFlag(
     leaseUntil: 0,
     expiresAt: NEVER_EXPIRES,
     createdAt: now(),
+    document: JSON.stringify(channelIds),
   });
+  const channelsOf = (record: LedgerRecord) =>
+    record.document === undefined ? [] : IndexDocument.parse(JSON.parse(record.document));
   return {
-    async raise() {
+    async raise(channelId) {
+      const id = normalizeChannelId(channelId);
       for (let attempt = 0; attempt < 20; attempt++) {
-        const created = await store.create(flag(0), now());
+        const created = await store.create(flag(0, [id]), now());
         if (created.created) return;
         // Already raised: bump its version so a settle that read the old version does not lower it.
         const { existing } = created;
-        const replaced = await store.replace(flag(existing.version + 1), existing.version);
+        const ids = channelsOf(existing);
+        const next = ids.includes(id) ? ids : [...ids, id].slice(-SETTLE_DUE_MAX_CHANNELS);
+        const replaced = await store.replace(flag(existing.version + 1, next), existing.version);
         if (replaced.replaced) return;
       }
       throw new ChannelStateError('channel_contended', 'the settle-due flag kept changing under us', {
@@ -341,7 +350,8 @@ export function createSettleDueFlag(
       });
     },
     async read() {
-      return (await store.get(SETTLE_DUE_KEY, now()))?.version;
+      const record = await store.get(SETTLE_DUE_KEY, now());
+      return record === undefined ? undefined : { version: record.version, channelIds: channelsOf(record) };
     },
     async lower(version) {
       await store.remove(SETTLE_DUE_KEY, version);

@@ -8,6 +8,7 @@ import { AppError, getNetwork } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startChannelClaims } from './channel-claims.ts';
 import { createChannelPayments } from './channel-payments.ts';
+import { createChannelLog } from './channel-log.ts';
 import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';
@@ -27,6 +28,7 @@ const store = createDynamoDbPaymentStore({
 const channels = createChannelPayments({
   storage: createChannelStorage(store),
   settleDue: createSettleDueFlag(store),
+  log: createChannelLog(store),
   facilitator: createHttpFacilitatorClient({
     url: config.FACILITATOR_URL,
     kind: config.FACILITATOR_KIND,
@@ -43,6 +45,7 @@ const channels = createChannelPayments({
 const claims = startChannelClaims(channels.manager, {
   refundIdleSeconds: config.CHANNEL_REFUND_IDLE_SECONDS,
   settleDue: channels.settleDue,
+  log: channels.log,
   logger,
 });
 

@@ -895,6 +895,12 @@ describe('GET /health and CORS', () => {
     expect(failed.headers.get('access-control-expose-headers')).toContain('PAYMENT-RESPONSE');
   });
 
+  it('answers a channel’s transactions with 404 not_found while batch-settlement is off', async () => {
+    const res = await setup().app.request(`/channels/0x${'ab'.repeat(32)}/transactions`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: 'not_found' });
+  });
+
   it('answers unknown routes with 404 not_found', async () => {
     const res = await setup().app.request('/nope');
     expect(await res.json()).toStrictEqual({ error: 'not_found', message: 'not found' });

@@ -2,6 +2,7 @@ import type { ImageGenerator } from '@agentic-payments/imaging';
 import {
   AppError,
   type ChannelPurchaseResponse,
+  type ChannelTransactionsResponse,
   encodeHeader,
   encodePaymentRequiredHeader,
   encodePaymentResponseHeader,
@@ -162,6 +163,28 @@ export function createApp(deps: GatewayDeps) {
   app.get('/health', (c) =>
     c.json({ status: 'ok', service: 'gateway', network: network.id, generator: deps.imageGenerator.name }),
   );
+
+  // A batch-settlement channel's claim, settle and refund transactions (channel-log.ts), for its payer.
+  app.get('/channels/:channelId/transactions', async (c) => {
+    const log = deps.channels?.log;
+    if (log === undefined) {
+      return c.json(
+        { error: GATEWAY_ERRORS.notFound, message: 'batch-settlement is off on this gateway' },
+        404,
+      );
+    }
+    const channelId = c.req.param('channelId');
+    const answer: ChannelTransactionsResponse = {
+      channel_id: channelId.toLowerCase(),
+      transactions: (await log.list(channelId)).map((entry) => ({
+        kind: entry.kind,
+        transaction_hash: entry.transaction,
+        recorded_at: new Date(entry.at).toISOString(),
+      })),
+    };
+    c.header('cache-control', 'no-store');
+    return c.json(answer, 200);
+  });
 
   app.get('/images/:id', async (c) => {
     const id = c.req.param('id');

@@ -22,7 +22,7 @@ import { type LedgerRecord, NEVER_EXPIRES, type PaymentStore } from './payment-s
  */
 const ItemSchema = z.object({
   pk: z.string(),
-  kind: z.enum(['purchase', 'authorization', 'channel', 'channel-index', 'settle-due']),
+  kind: z.enum(['purchase', 'authorization', 'channel', 'channel-index', 'settle-due', 'channel-log']),
   state: z.enum(['pending', 'settling', 'settled', 'bound', 'open']),
   version: z.number(),
   holder: z.string(),

@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { handle } from 'hono/aws-lambda';
 import { createViemChainReader } from './chain-reader.ts';
 import { createChannelPayments } from './channel-payments.ts';
+import { createChannelLog } from './channel-log.ts';
 import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createApp } from './create-app.ts';
@@ -50,6 +51,7 @@ export const channels =
     : createChannelPayments({
         storage: createChannelStorage(paymentStore),
         settleDue: createSettleDueFlag(paymentStore),
+        log: createChannelLog(paymentStore),
         facilitator,
         payTo: config.SELLER_ADDRESS,
         network,

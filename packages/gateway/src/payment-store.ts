@@ -15,11 +15,20 @@
  *   `channel-index:<hex digit>`) of `batch-settlement` sessions: their content is an opaque JSON
  *   `document` owned by `channel-storage.ts`; they never expire (`expiresAt` = `NEVER_EXPIRES`);
  * - the settle-due flag (key `channel-settle-due`): raised after a cooperative refund claimed
- *   vouchers on chain, lowered by the claim job once it has settled them to the seller.
+ *   vouchers on chain (its `document` names those channels), lowered by the claim job once it has
+ *   settled them to the seller;
+ * - a channel's transaction log (key `channel-log:<channelId>`, `channel-log.ts`): the claim,
+ *   settle and refund transactions the gateway sent for it, for its payer.
  */
 export type LedgerState = 'pending' | 'settling' | 'settled' | 'bound' | 'open';
 
-export type LedgerKind = 'purchase' | 'authorization' | 'channel' | 'channel-index' | 'settle-due';
+export type LedgerKind =
+  | 'purchase'
+  | 'authorization'
+  | 'channel'
+  | 'channel-index'
+  | 'settle-due'
+  | 'channel-log';
 
 /** `expiresAt` of a record that lives until it is deleted (no TTL attribute is written for it). */
 export const NEVER_EXPIRES = Number.MAX_SAFE_INTEGER;

@@ -20,6 +20,7 @@ import { type AwsLimitsOptions, withAwsLimits } from './aws-limits.ts';
 import { type ChainReader, createViemChainReader } from './chain-reader.ts';
 import { type ChannelClaims, startChannelClaims } from './channel-claims.ts';
 import { type ChannelPayments, createChannelPayments } from './channel-payments.ts';
+import { createChannelLog } from './channel-log.ts';
 import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { createApp, type ImageDelivery } from './create-app.ts';
 import { createDynamoDbPaymentStore, ensurePaymentTable } from './dynamodb-payment-store.ts';
@@ -209,6 +210,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : createChannelPayments({
           storage: createChannelStorage(paymentStore),
           settleDue: createSettleDueFlag(paymentStore),
+          log: createChannelLog(paymentStore),
           facilitator,
           payTo: options.sellerAddress,
           network,
@@ -223,6 +225,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
           intervalSeconds: bs.claimIntervalSeconds ?? 60,
           refundIdleSeconds: bs.refundIdleSeconds,
           settleDue: channelPayments.settleDue,
+          log: channelPayments.log,
           logger,
         });
   app = createApp({

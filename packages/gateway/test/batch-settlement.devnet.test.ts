@@ -17,7 +17,12 @@ import {
   startFacilitator,
 } from '@agentic-payments/facilitator';
 import { type ImageGenerator, ImagingError, LocalImageGenerator } from '@agentic-payments/imaging';
-import { ChannelPurchaseResponse, getNetwork, priceForImage } from '@agentic-payments/x402';
+import {
+  ChannelPurchaseResponse,
+  ChannelTransactionsResponse,
+  getNetwork,
+  priceForImage,
+} from '@agentic-payments/x402';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { toClientEvmSigner } from '@x402/evm';
 import { BatchSettlementEvmScheme as BatchSettlementClientScheme } from '@x402/evm/batch-settlement/client';
@@ -99,6 +104,13 @@ function officialClient(privateKey: `0x${string}`, deposit: bigint) {
   const signer = toClientEvmSigner(privateKeyToAccount(privateKey), devnet.publicClient);
   const scheme = new BatchSettlementClientScheme(signer, { depositStrategy: () => deposit });
   return { scheme, pay: wrapFetchWithPayment(fetch, new x402Client().register(network.caip2, scheme)) };
+}
+
+/** The gateway's `GET /channels/:id/transactions`, parsed with the shared schema. */
+async function channelTransactions(url: string, channelId: string) {
+  const res = await fetch(`${url}/channels/${channelId}/transactions`);
+  expect(res.status).toBe(200);
+  return ChannelTransactionsResponse.parse(await res.json()).transactions;
 }
 
 describe('batch-settlement on the devnet with the official client', () => {
@@ -207,6 +219,25 @@ describe('batch-settlement on the devnet with the official client', () => {
     expect(await devnet.usdcBalance(seller)).toBe(BigInt(IMAGES) * PRICE);
     // A second pass has nothing to claim and nothing to settle (no transaction).
     expect(await channels.claims.runOnce()).toStrictEqual({ claims: [], settle: undefined, refunds: [] });
+    // The payer can see both transactions of its channel (they are on chain, and succeeded).
+    const [open] = await channels.payments.storage.list();
+    if (open === undefined) throw new Error('no open channel');
+    const malformed = await fetch(`${gateway.url}/channels/0x1234/transactions`);
+    expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toStrictEqual([
+      400,
+      'invalid_channel_id',
+    ]);
+    const logged = await channelTransactions(gateway.url, open.channelId);
+    expect(logged.map(({ kind, transaction_hash }) => [kind, transaction_hash])).toStrictEqual([
+      ['claim', run.claims[0]?.transaction],
+      ['settle', run.settle?.transaction],
+    ]);
+    for (const { transaction_hash } of logged) {
+      const receipt = await devnet.publicClient.getTransactionReceipt({
+        hash: transaction_hash as `0x${string}`,
+      });
+      expect(receipt.status).toBe('success');
+    }
 
     // The payer ends the session: the official client's cooperative refund through the gateway.
     const refund = await scheme.refund(`${gateway.url}/generate_image`, { fetch });
@@ -233,6 +264,8 @@ describe('batch-settlement on the devnet with the official client', () => {
       });
       expect(response.status, await response.clone().text()).toBe(200);
     }
+    const [channel] = await channels.payments.storage.list();
+    if (channel === undefined) throw new Error('no open channel');
     const refund = await scheme.refund(`${gateway.url}/generate_image`, { fetch });
     expect(refund).toMatchObject({ success: true, amount: (7n * PRICE).toString() });
     expect(await devnet.usdcBalance(payer.address)).toBe(payerBefore - 3n * PRICE);
@@ -244,6 +277,13 @@ describe('batch-settlement on the devnet with the official client', () => {
     expect(run.claims).toStrictEqual([]);
     expect(run.settle?.transaction).toMatch(/^0x[0-9a-f]{64}$/);
     expect(await devnet.usdcBalance(seller)).toBe(3n * PRICE);
+    // The payer's channel lists that settle (its claim was the refund's own transaction).
+    expect(
+      (await channelTransactions(gateway.url, channel.channelId)).map(({ kind, transaction_hash }) => [
+        kind,
+        transaction_hash,
+      ]),
+    ).toStrictEqual([['settle', run.settle?.transaction]]);
     // The flag is lowered: the next pass sends nothing.
     expect(await channels.claims.runOnce()).toStrictEqual({ claims: [], settle: undefined, refunds: [] });
   }, 120_000);

@@ -75,3 +75,22 @@ export const ChannelPurchaseResponse = z.object({
   image_url: GenerateImageResponse.shape.image_url,
 });
 export type ChannelPurchaseResponse = z.infer<typeof ChannelPurchaseResponse>;
+
+/**
+ * `GET /channels/:channelId/transactions` of the gateway: the on-chain transactions that moved a
+ * batch-settlement channel's money after its deposit (oldest first): `claim` (its charges claimed
+ * by the seller, in a batch with other channels), `settle` (what was claimed paid out to the seller,
+ * one transfer for many channels) and `refund` (the seller's claim job refunded the idle channel).
+ * A payer's own refund is its own request's answer, not listed here.
+ */
+export const ChannelTransactionsResponse = z.object({
+  channel_id: z.string().regex(BYTES32_HEX_RE, 'expected a channel id'),
+  transactions: z.array(
+    z.object({
+      kind: z.enum(['claim', 'settle', 'refund']),
+      transaction_hash: GenerateImageResponse.shape.transaction_hash,
+      recorded_at: z.iso.datetime(),
+    }),
+  ),
+});
+export type ChannelTransactionsResponse = z.infer<typeof ChannelTransactionsResponse>;
