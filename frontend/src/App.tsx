@@ -362,7 +362,7 @@ function Receipt({ receipt, explorerUrl }: { receipt: PaymentReceipt; explorerUr
   );
 }
 
-/** What a receipt was: a payment, a session's deposit, an image charged by voucher, or a refund. */
+/** What a receipt was: a payment, a session's deposit, an image charged by voucher, a refund, or the seller's claim or settle. */
 function receiptLabel(receipt: PaymentReceipt): string {
   switch (receipt.kind) {
     case 'deposit':
@@ -371,6 +371,10 @@ function receiptLabel(receipt: PaymentReceipt): string {
       return `Charged ${receipt.amount} USDC (voucher)`;
     case 'refund':
       return `Refunded ${receipt.amount} USDC`;
+    case 'claim':
+      return 'Seller claimed the session’s charges (batch)';
+    case 'settle':
+      return 'Seller paid out what it claimed (settle)';
     default:
       return `Paid ${receipt.amount} USDC`;
   }

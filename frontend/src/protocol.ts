@@ -11,8 +11,11 @@ import {
 } from '@agentic-payments/x402/agent-output';
 
 export interface PaymentReceipt {
-  /** Absent: an exact payment. A payment session's deposit, image charge (voucher) or refund. */
-  kind?: 'deposit' | 'voucher' | 'refund';
+  /**
+   * Absent: an exact payment. A payment session's deposit, image charge (voucher) or refund, or the
+   * seller's claim or settle transaction on the session's channel (amount 0: nothing left the wallet).
+   */
+  kind?: 'deposit' | 'voucher' | 'refund' | 'claim' | 'settle';
   /** Every receipt has one but a voucher's (an image charge signed off chain, claimed later in a batch). */
   transactionHash?: string;
   amount: string;

@@ -61,6 +61,15 @@ const VOUCHER = {
   atomic_amount: '40000',
   image_id: 'img-teal',
 };
+/** The seller's claim and settle of the session's channel, as the agent reports them (amount 0). */
+const CLAIM = {
+  ...channelReceipt,
+  kind: 'claim',
+  transaction_hash: `0x${'c1'.repeat(32)}`,
+  amount: '0',
+  atomic_amount: '0',
+};
+const SETTLE = { ...CLAIM, kind: 'settle', transaction_hash: `0x${'5e'.repeat(32)}` };
 
 /** A batch-settlement session's turn: the deposit and a voucher (open), or the session ended (closed). */
 function channelReply(status: 'open' | 'closed') {
@@ -103,6 +112,8 @@ beforeAll(async () => {
   agent = await startFakeAgent((prompt) => {
     if (prompt.startsWith('slow')) return { delayMs: 1500, body: reply('finally done') };
     if (prompt.startsWith('session image')) return { body: channelReply('open') };
+    if (prompt.startsWith('session claimed'))
+      return { body: reply('The seller claimed and settled.', { payments: [CLAIM, SETTLE] }) };
     if (prompt === END_SESSION_PROMPT) return { body: channelReply('closed') };
     if (prompt.startsWith('fail'))
       return { status: 400, body: { error: 'invalid_request', message: 'prompt refused' } };
@@ -268,6 +279,20 @@ describe('the chat page (fake agent)', () => {
     // The voucher has no transaction of its own; the deposit links to the explorer.
     expect(await turn.getByTestId('tx-link-none').count()).toBe(1);
     expect(await turn.getByTestId('tx-link').count()).toBe(1);
+    // The seller's claim and settle, reported on a later turn: each links its transaction.
+    await send('session claimed');
+    const claimed = page.getByTestId('agent-message').last();
+    await expect.poll(() => claimed.textContent()).toContain('The seller claimed and settled.');
+    const receipts = claimed.getByTestId('receipt');
+    expect(await receipts.evaluateAll((els) => els.map((el) => el.getAttribute('data-kind')))).toStrictEqual([
+      'claim',
+      'settle',
+    ]);
+    expect(await receipts.locator('.paid').allTextContents()).toStrictEqual([
+      'Seller claimed the session’s charges (batch)',
+      'Seller paid out what it claimed (settle)',
+    ]);
+    expect(await claimed.getByTestId('tx-link').count()).toBe(2);
     await page.screenshot({ path: await artifactPath('chat-page-payment-session.png') });
 
     const oldSession = await page.getByTestId('session-id').textContent();

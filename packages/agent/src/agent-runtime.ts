@@ -6,7 +6,7 @@ import {
 } from '@agentic-payments/x402';
 import { Agent, type MessageData } from '@strands-agents/sdk';
 import type { ModelFactory } from './models.ts';
-import { channelRemaining, channelSummary } from './session-channel.ts';
+import { channelRemaining, channelSummary, syncChannelTransactions } from './session-channel.ts';
 import type { AgentDeps, SessionContext } from './session-context.ts';
 import type { SessionMemory } from './session-memory.ts';
 import { emptySession, type PaymentReceipt, type SessionRecord } from './session-state.ts';
@@ -160,7 +160,9 @@ export class AgentRuntime {
         );
       } finally {
         // Payments and images made before a failure are real: persist them even when the turn fails
-        // (the conversation then stays as it was before the turn).
+        // (the conversation then stays as it was before the turn). A session with a channel also
+        // picks up the seller's claim and settle transactions since the last turn.
+        await syncChannelTransactions(this.deps, ctx);
         record.updated_at = this.deps.now().toISOString();
         await this.memory.save(record);
         this.armIdleRefund(record);

@@ -1,4 +1,4 @@
-import { type AgentSessionChannel, formatUsdc } from '@agentic-payments/x402';
+import { type AgentSessionChannel, ChannelTransactionsResponse, formatUsdc } from '@agentic-payments/x402';
 import type { SettleResponse } from '@x402/core/types';
 import {
   type ChannelSessionPort,
@@ -207,6 +207,7 @@ export async function closeSessionChannel(deps: AgentDeps, ctx: SessionContext):
     ctx.turnPayments.push(receipt);
   }
   await ctx.persist();
+  await syncChannelTransactions(deps, ctx);
   deps.log({
     event: 'channel_refunded',
     session_id: record.session_id,
@@ -214,4 +215,60 @@ export async function closeSessionChannel(deps: AgentDeps, ctx: SessionContext):
     transaction: transaction ?? null,
   });
   return { status: 'refunded', receipt, returnedToBudget };
+}
+
+/**
+ * Adds the seller's claim and settle transactions of the session's channel to its receipts, each
+ * once: the gateway lists them (`GET /channels/:id/transactions`; x402's answers carry none). Called
+ * after every turn of a session with a channel and after its refund. Never throws: a gateway that
+ * cannot be asked only delays them to the next call (logged).
+ */
+export async function syncChannelTransactions(
+  deps: AgentDeps,
+  ctx: SessionContext,
+): Promise<ChannelReceipt[]> {
+  const record = ctx.record;
+  const channel = record.channel;
+  if (!channel) return [];
+  let listed: ChannelTransactionsResponse;
+  try {
+    const res = await deps.fetch(`${deps.config.gatewayUrl}/channels/${channel.channel_id}/transactions`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    listed = ChannelTransactionsResponse.parse(await res.json());
+  } catch (error) {
+    deps.log({
+      level: 'warn',
+      event: 'channel_transactions_unavailable',
+      session_id: record.session_id,
+      error: String(error),
+    });
+    return [];
+  }
+  const known = new Set(
+    record.payments.map((p) => ('kind' in p ? `${p.kind}:${p.transaction_hash?.toLowerCase()}` : '')),
+  );
+  const added: ChannelReceipt[] = [];
+  for (const entry of listed.transactions) {
+    // The seller's own refund of an idle channel is not a receipt here: this session refunds itself.
+    if (entry.kind === 'refund') continue;
+    const hash = entry.transaction_hash.toLowerCase();
+    if (known.has(`${entry.kind}:${hash}`)) continue;
+    known.add(`${entry.kind}:${hash}`);
+    added.push({
+      kind: entry.kind,
+      transaction_hash: hash,
+      explorer_url: `${deps.config.explorerUrl}/tx/${hash}`,
+      amount: '0',
+      atomic_amount: '0',
+      network: deps.config.network.v1Name,
+      channel_id: channel.channel_id,
+      paid_at: entry.recorded_at,
+    });
+  }
+  if (added.length > 0) {
+    record.payments.push(...added);
+    ctx.turnPayments.push(...added);
+    await ctx.persist();
+  }
+  return added;
 }

@@ -47,11 +47,12 @@ const Bytes32 = z.templateLiteral(['0x', z.string().regex(/^[0-9a-fA-F]{64}$/, '
 
 /**
  * A batch-settlement session's receipts: the deposit (its own transaction), each image's charge (a
- * voucher: no transaction of its own, the seller claims it later in a batch) and the refund (its
- * transaction). `cumulative_atomic` is the channel's charged total after a voucher.
+ * voucher: no transaction of its own, the seller claims it later in a batch), the refund (its
+ * transaction), and the seller's claim and settle transactions on the channel (amount 0: they move
+ * nothing from the wallet; see `syncChannelTransactions`). `cumulative_atomic` is the channel's charged total after a voucher.
  */
 export const ChannelReceipt = z.object({
-  kind: z.enum(['deposit', 'voucher', 'refund']),
+  kind: z.enum(['deposit', 'voucher', 'refund', 'claim', 'settle']),
   transaction_hash: z.string().optional(),
   amount: z.string(),
   atomic_amount: AtomicAmount,

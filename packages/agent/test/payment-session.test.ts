@@ -73,7 +73,21 @@ describe('a payment session (batch-settlement, offline planner, devnet, real gat
       expect(Object.keys(reply.body.output.images)).toHaveLength(1);
     }
     expect(await usdc(agentAddress)).toBe(before - 1_000_000n);
-    const open = (await say(agent.url, session, 'What are my wallet details?')).body.output.session;
+    // The seller's claim pass mid-session: one claim and one settle pay it the three images; the
+    // session's next turn shows both transactions (from the gateway), each once.
+    await stack.claimChannels();
+    expect(await usdc(stack.sellerAddress)).toBe(sellerBefore + 120_000n);
+    const details = await say(agent.url, session, 'What are my wallet details?');
+    expect(kinds(details.body.output.payments)).toStrictEqual(['claim', 'settle']);
+    for (const receipt of details.body.output.payments) {
+      expect(receipt).toMatchObject({ amount: '0', channel_id: channelId });
+      const mined = await stack.devnet.publicClient.getTransactionReceipt({
+        hash: receipt.transaction_hash as `0x${string}`,
+      });
+      expect(mined.status).toBe('success');
+    }
+    expect(await channelOnChain(channelId)).toStrictEqual({ balance: 1_000_000n, totalClaimed: 120_000n });
+    const open = details.body.output.session;
     expect(open.payment_scheme).toBe('batch-settlement');
     expect(open.channel).toStrictEqual({
       channel_id: channelId,
@@ -88,7 +102,14 @@ describe('a payment session (batch-settlement, offline planner, devnet, real gat
       remaining_atomic: '880000',
       deposit_transaction: deposit.transaction_hash,
     });
-    expect(kinds(open.payments)).toStrictEqual(['deposit', 'voucher', 'voucher', 'voucher']);
+    expect(kinds(open.payments)).toStrictEqual([
+      'deposit',
+      'voucher',
+      'voucher',
+      'voucher',
+      'claim',
+      'settle',
+    ]);
 
     const ended = await say(agent.url, session, 'End this session and refund what it did not spend.');
     expect(ended.status).toBe(200);
@@ -102,10 +123,10 @@ describe('a payment session (batch-settlement, offline planner, devnet, real gat
     expect(refundReceipt.status).toBe('success');
     expect(ended.text).toContain('0.88 USDC that it did not spend was refunded');
     // On chain: the wallet is down by exactly the three images; the channel holds only what the
-    // seller charged (claimed with the refund, paid out at its next settle).
+    // seller charged (claimed and paid out by the pass above).
     expect(await usdc(agentAddress)).toBe(before - 120_000n);
     expect(await channelOnChain(channelId)).toStrictEqual({ balance: 120_000n, totalClaimed: 120_000n });
-    // The gateway's next claim pass pays the seller what the refund claimed.
+    // Nothing was left to claim: the next pass pays the seller nothing more.
     await stack.claimChannels();
     expect(await usdc(stack.sellerAddress)).toBe(sellerBefore + 120_000n);
     expect(ended.body.output.session.channel).toMatchObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channelKey, ChannelStateError } from './channel-storage.ts';
+import { ChannelStateError, channelKey } from './channel-storage.ts';
 import type { LedgerRecord, PaymentStore } from './payment-store.ts';
 
 /**

@@ -7,8 +7,8 @@
 import { AppError, getNetwork } from '@agentic-payments/x402';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startChannelClaims } from './channel-claims.ts';
-import { createChannelPayments } from './channel-payments.ts';
 import { createChannelLog } from './channel-log.ts';
+import { createChannelPayments } from './channel-payments.ts';
 import { createChannelStorage, createSettleDueFlag } from './channel-storage.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createDynamoDbPaymentStore } from './dynamodb-payment-store.ts';

@@ -18,10 +18,13 @@ export const AtomicUsdc = z.string().regex(/^\d+$/, 'atomic USDC amount (an inte
  * What a receipt records. Absent: an `exact` payment (one EIP-3009 transfer, its own transaction;
  * every receipt before payment sessions). The batch-settlement scheme's receipts: `deposit` (the
  * session budget paid into the channel, its own transaction), `voucher` (one image's charge, signed
- * off chain: no transaction of its own, the seller claims it later in a batch) and `refund` (the
- * unspent rest returned to the wallet, its own transaction).
+ * off chain: no transaction of its own, the seller claims it later in a batch), `refund` (the
+ * unspent rest returned to the wallet, its own transaction), and the seller's transactions on the
+ * session's channel, as its gateway reports them: `claim` (the charges claimed, in a batch with
+ * other channels) and `settle` (what was claimed paid out to the seller). Those two move nothing
+ * from the wallet: their amount is 0.
  */
-export const ReceiptKind = z.enum(['deposit', 'voucher', 'refund']);
+export const ReceiptKind = z.enum(['deposit', 'voucher', 'refund', 'claim', 'settle']);
 export type ReceiptKind = z.infer<typeof ReceiptKind>;
 
 /** One payment, as the agent reports it (docs/CONVENTIONS.md: `output.payments`). */
