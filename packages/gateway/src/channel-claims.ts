@@ -53,6 +53,16 @@ export function startChannelClaims(
   let running: Promise<ChannelClaimRun> | undefined;
 
   const maxClaimsPerBatch = options.maxClaimsPerBatch ?? 100;
+  // The log is for payers to read: a failed write is logged and never stops the money (a claim
+  // sent and not followed by its settle would wait for the next pass that claims something).
+  const note: ChannelLog['record'] = (channelIds, entry) =>
+    options.log?.record(channelIds, entry).catch((error: unknown) => {
+      logger.error('channel_log_not_recorded', {
+        kind: entry.kind,
+        transaction: entry.transaction,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }) ?? Promise.resolve();
   const claimable = (channel: Channel) =>
     BigInt(channel.chargedCumulativeAmount) > BigInt(channel.totalClaimed);
 
@@ -80,7 +90,7 @@ export function startChannelClaims(
       for (const result of results) {
         logger.info('channel_claimed', { vouchers: result.vouchers, transaction: result.transaction });
         claims.push({ ...result, channelIds: batch });
-        await options.log?.record(batch, { kind: 'claim', transaction: result.transaction });
+        await note(batch, { kind: 'claim', transaction: result.transaction });
       }
       for (const id of batch) done.add(id);
       if (results.length === 0 || batch.length < maxClaimsPerBatch) return claims;
@@ -97,14 +107,14 @@ export function startChannelClaims(
         : await manager.refundIdleChannels({ idleSecs: options.refundIdleSeconds });
     for (const refund of refunds) {
       logger.info('channel_refunded', { channel_id: refund.channel, transaction: refund.transaction });
-      await options.log?.record([refund.channel], { kind: 'refund', transaction: refund.transaction });
+      await note([refund.channel], { kind: 'refund', transaction: refund.transaction });
     }
     let settle: ChannelClaimRun['settle'];
     if (claims.length > 0 || refunds.length > 0 || due !== undefined) {
       settle = await manager.settle();
       logger.info('channel_settled', { transaction: settle.transaction });
       // Settled: every channel claimed so far, by this pass, by its refunds or by payers' refunds.
-      await options.log?.record(
+      await note(
         [
           ...claims.flatMap((c) => c.channelIds),
           ...refunds.map((r) => r.channel),
